@@ -1,0 +1,54 @@
+# pgwarp — see README.md. Every target runs from a fresh clone.
+GO        ?= go
+BIN       := bin/pgwarp
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+NODE_DIR  := tools/node
+FUZZTIME  ?= 10s
+
+.PHONY: all build run test test-short e2e bench fuzz lint deps jaeger clean
+
+all: lint build test
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/pgwarp
+
+## run: pgwarp in front of a local throwaway PostgreSQL with the bundled schema.
+run: build
+	./$(BIN) dev
+
+## deps: test tools that are not Go modules (node-postgres, dbmate).
+deps: $(NODE_DIR)/node_modules/.installed
+
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+## test: everything that must pass before a change lands (CI runs this).
+test: deps lint
+	$(GO) test -race -timeout 20m ./...
+
+## e2e: slow end-to-end suites (real Jaeger, long stress runs).
+e2e: deps jaeger
+	PGWARP_E2E=1 $(GO) test -race -timeout 60m -run 'E2E' ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	@for spec in $$($(GO) test -list '^Fuzz' ./... 2>/dev/null | awk '/^ok/ {pkg=$$2} /^Fuzz/ {print pkg":"$$1}'); do \
+		pkg=$${spec%%:*}; fn=$${spec##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin
+
+## jaeger: build (once, cached outside the repo) and start Jaeger on loopback.
+jaeger:
+	./scripts/jaeger.sh start
