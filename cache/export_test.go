@@ -24,14 +24,17 @@ func CheckInvariants(c *Cache) error {
 			return fmt.Errorf("entry under key %s has key %s", k, e.key)
 		}
 		total += e.size
-		if c.databases[e.database][k] != n {
+		if _, ok := c.databases[e.database][n]; !ok {
 			return fmt.Errorf("entry %s missing from the index of database %q", k, e.database)
 		}
 		for _, t := range e.tables {
 			ref := tableRef{e.database, t}
 			perTable[ref]++
 			idx := c.tables[ref]
-			if idx == nil || idx.entries[k] != n {
+			if idx == nil {
+				return fmt.Errorf("entry %s missing from the index of table %v", k, ref)
+			}
+			if _, ok := idx.entries[n]; !ok {
 				return fmt.Errorf("entry %s missing from the index of table %v", k, ref)
 			}
 		}
@@ -46,13 +49,13 @@ func CheckInvariants(c *Cache) error {
 		return fmt.Errorf("LRU holds %d entries, stats say %d", c.lru.Len(), c.stats.entries.Load())
 	}
 	dbEntries := 0
-	for db, byKey := range c.databases {
-		if len(byKey) == 0 {
+	for db, inDB := range c.databases {
+		if len(inDB) == 0 {
 			return fmt.Errorf("empty index for database %q", db)
 		}
-		for k, n := range byKey {
-			if got, ok := c.lru.Peek(k); !ok || got != n {
-				return fmt.Errorf("database index of %q lists %s, which is not stored", db, k)
+		for n := range inDB {
+			if got, ok := c.lru.Peek(n.entry.key); !ok || got != n || n.entry.database != db {
+				return fmt.Errorf("database index of %q lists %s, which is not stored", db, n.entry.key)
 			}
 			dbEntries++
 		}
@@ -66,6 +69,11 @@ func CheckInvariants(c *Cache) error {
 		}
 		if len(idx.entries) != perTable[ref] {
 			return fmt.Errorf("index of table %v lists %d entries, %d stored entries read it", ref, len(idx.entries), perTable[ref])
+		}
+		for n := range idx.entries {
+			if got, ok := c.lru.Peek(n.entry.key); !ok || got != n {
+				return fmt.Errorf("index of table %v lists %s, which is not stored", ref, n.entry.key)
+			}
 		}
 		for fl := range idx.fills {
 			if !fl.registered || fl.superseded || c.fills[fl.key] != fl {

@@ -46,7 +46,7 @@ func (c *Cache) InvalidateDatabase(database string) int {
 		}
 	}
 	removed := 0
-	for _, n := range c.databases[database] {
+	for n := range c.databases[database] {
 		c.removeLocked(n, removalInvalidated)
 		removed++
 	}
@@ -94,7 +94,7 @@ func (c *Cache) dropTables(database string, tables []TableID, why removal) int {
 			c.supersedeLocked(fl)
 		}
 		n := 0
-		for _, nd := range idx.entries {
+		for nd := range idx.entries {
 			c.removeLocked(nd, why)
 			n++
 		}
