@@ -18,32 +18,37 @@ const LockKey int64 = 0x7067776172706d67
 // for longer than [Config.LockWait].
 var ErrLockTimeout = errors.New("timed out waiting for the migration lock held by another runner")
 
+// lockPoll is how often a waiting runner tries the lock again.
+const lockPoll = 200 * time.Millisecond
+
 // lock takes the migration lock on conn, waiting up to LockWait for another
 // runner to finish, and returns the function that releases it.
+//
+// A waiting runner polls with pg_try_advisory_lock instead of blocking in
+// pg_advisory_lock: a session blocked in a statement holds a snapshot, and
+// the runner holding the lock may be running CREATE INDEX CONCURRENTLY,
+// which waits for every older snapshot to go away; the server would see a
+// deadlock.
 func (r *Runner) lock(ctx context.Context, conn *pgx.Conn) (unlock func(), err error) {
-	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", LockKey).Scan(&got); err != nil {
-		return nil, fmt.Errorf("taking the migration lock: %w", err)
-	}
-	if !got {
-		fmt.Fprintf(r.cfg.Log, "Waiting for the migration lock (held by %s)\n", lockHolder(ctx, conn))
-		// The server-side timeouts end the wait cleanly; the context
-		// deadline is the backstop if the server does not answer.
-		wait := r.cfg.LockWait.Milliseconds()
-		wctx, cancel := context.WithTimeout(ctx, r.cfg.LockWait+10*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(wctx, fmt.Sprintf("SET lock_timeout = %d; SET statement_timeout = %d", wait, wait+1000)); err != nil {
+	deadline := time.Now().Add(r.cfg.LockWait)
+	for waited := false; ; waited = true {
+		var got bool
+		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", LockKey).Scan(&got); err != nil {
 			return nil, fmt.Errorf("taking the migration lock: %w", err)
 		}
-		_, err := conn.Exec(wctx, "SELECT pg_advisory_lock($1)", LockKey)
-		if err != nil {
-			if c := pgCode(err); c == sqlstateLockNotAvailable || c == sqlstateQueryCanceled && ctx.Err() == nil {
-				return nil, fmt.Errorf("%w (waited %s)", ErrLockTimeout, r.cfg.LockWait)
-			}
-			return nil, fmt.Errorf("taking the migration lock: %w", err)
+		if got {
+			break
 		}
-		if err := r.configureSession(ctx, conn); err != nil {
-			return nil, err
+		if !waited {
+			fmt.Fprintf(r.cfg.Log, "Waiting for the migration lock (held by %s)\n", lockHolder(ctx, conn))
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w (waited %s)", ErrLockTimeout, r.cfg.LockWait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the migration lock: %w", ctx.Err())
+		case <-time.After(lockPoll):
 		}
 	}
 	return func() {
