@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// fillMinCap is the first buffer a fill allocates: most dashboard results
-// are a few kilobytes, and smaller buffers would only be copied again.
-const fillMinCap = 4 << 10
+// fillMinCap is the first buffer a fill allocates. Buffers double from
+// there, so a small result wastes little and a large one is copied about
+// log2(size/512) times while it streams in.
+const fillMinCap = 512
 
 // Flight is one run of a statement upstream on behalf of the cache, which
 // identical lookups join instead of running it again. Followers get it from
