@@ -1,0 +1,79 @@
+package query
+
+// Token is a lexical token as the tests see it.
+type Token struct {
+	Kind         string
+	Text         string
+	Start, End   int
+	TimeRelative bool
+}
+
+// LexTokens returns the tokens of sql.
+func LexTokens(sql string) []Token {
+	l := lexer{src: sql}
+	var out []Token
+	for {
+		t, _, ok := l.next()
+		if !ok {
+			return out
+		}
+		out = append(out, Token{Kind: t.kind.String(), Text: sql[t.start:t.end], Start: t.start, End: t.end, TimeRelative: t.timeRelative})
+	}
+}
+
+// Lex returns the comment-free text, the memo key and the hint of sql.
+func Lex(sql string) (text, key string, hint Hint) {
+	var sc scan
+	lex(sql, &sc, false, nil)
+	return sc.text, string(sc.key), sc.hint
+}
+
+// ParseUncached classifies sql without a memo.
+func ParseUncached(sql string) *Info {
+	var sc scan
+	lex(sql, &sc, true, nil)
+	return parse(sql, sc.timeRelative)
+}
+
+// ValueSensitive reports whether the memo keys info by exact text.
+func ValueSensitive(info *Info) bool { return info.valueSensitive }
+
+// LiteralVariant returns sql with every literal replaced by another of the
+// same class (integer, other number, string, time-relative string,
+// national string, bit string), so that its memo key is unchanged.
+func LiteralVariant(sql string) string {
+	l := lexer{src: sql}
+	var b []byte
+	last := 0
+	for {
+		t, _, ok := l.next()
+		if !ok {
+			break
+		}
+		var repl string
+		switch t.kind {
+		case tokNumber:
+			repl = "4.5"
+			if isInteger(sql[t.start:t.end]) {
+				repl = "42"
+			}
+		case tokBitString:
+			repl = "B'1'"
+		case tokString:
+			repl = "'q'"
+			if t.timeRelative {
+				repl = "'now'"
+			}
+			if c := sql[t.start]; c == 'n' || c == 'N' {
+				repl = "N" + repl
+			}
+		default:
+			continue
+		}
+		b = append(b, sql[last:t.start]...)
+		b = append(b, repl...)
+		last = t.end
+	}
+	b = append(b, sql[last:]...)
+	return string(b)
+}
