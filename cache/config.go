@@ -49,7 +49,8 @@ type Config struct {
 
 	// MaxEntryBytes bounds the result and describe bytes of one entry; a
 	// result that grows past it stops being copied and is not stored. It must
-	// not exceed MaxBytes. Zero: [DefaultMaxEntryBytes] (8 MiB), or MaxBytes
+	// not exceed MaxBytes (and an entry must also fit in MaxBytes with its
+	// bookkeeping overhead of about a kilobyte). Zero: [DefaultMaxEntryBytes] (8 MiB), or MaxBytes
 	// if that is smaller.
 	MaxEntryBytes int64
 

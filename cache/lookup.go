@@ -11,7 +11,8 @@ import (
 // call.
 type Request struct {
 	// Key is the statement's key from a [KeyBuilder]; it must cover
-	// Database.
+	// Database. A request whose key could not be built (the builder
+	// returned an error) must not be looked up.
 	Key Key
 	// Database is the database the statement runs in.
 	Database string
@@ -105,8 +106,8 @@ type Result struct {
 //
 // A rule that names the request's database takes precedence over a rule for
 // the same table or fingerprint in every database.
-func (c *Cache) Resolve(req *Request) Decision {
-	d, _ := c.rules.Load().resolve(req)
+func (c *Cache) Resolve(req Request) Decision {
+	d, _ := c.rules.Load().resolve(&req)
 	return d
 }
 

@@ -130,7 +130,7 @@ func TestResolveAppliesThePrecedenceOfHintsRulesAndDefaults(t *testing.T) {
 				db = "app"
 			}
 			req := cache.Request{Database: db, Tables: tt.tables, Fingerprint: tt.fingerprint, Hint: tt.hint}
-			if got := c.Resolve(&req); got != tt.want {
+			if got := c.Resolve(req); got != tt.want {
 				t.Fatalf("Resolve() = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -86,7 +86,10 @@ type TableStats struct {
 }
 
 // RuleStats are the [Counters] of one rule, including the reserved names
-// [RuleDefault], [RuleHint], [RuleDatabase] and [RuleCache].
+// [RuleDefault], [RuleHint], [RuleDatabase] and [RuleCache]. Lookups count
+// under the rule their request resolved to ([Decision.Rule]); Entries, Bytes,
+// Evictions and Invalidations under the rule that decided the entry's
+// lifetime when it was filled ([Entry.Rule]).
 type RuleStats struct {
 	Rule string
 	Counters
@@ -103,8 +106,9 @@ type Stats struct {
 	MaxBytes int64
 	// Fills is the number of fills in progress (leaders and refreshes).
 	Fills int64
-	// FillingBytes is the buffer capacity reserved by fills in progress; it
-	// never exceeds MaxBytes.
+	// FillingBytes is the buffer capacity reserved by fills in progress. A
+	// buffer grows only while the total stays within MaxBytes, so it exceeds
+	// MaxBytes only briefly after a reload lowered it.
 	FillingBytes int64
 
 	// Refreshes counts stale lookups that were handed the refresh.
