@@ -102,8 +102,6 @@ func checkInvariants(t testing.TB, c *cache.Cache) {
 	}
 }
 
-func dur(d time.Duration) *time.Duration { return &d }
-
 func contains(err error, sub string) bool {
 	return err != nil && strings.Contains(err.Error(), sub)
 }

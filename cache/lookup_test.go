@@ -194,7 +194,7 @@ func TestEntryDoesNotShareBytesWithTheCallersBuffer(t *testing.T) {
 	r := c.Lookup(req)
 	msg := []byte("DataRow")
 	r.Fill.Append(msg)
-	copy(msg, "XXXXXXX") // the proxy reuses its read buffer
+	copy(msg, "reused!") // the proxy reuses its read buffer
 	if err := r.Fill.Complete(); err != nil {
 		t.Fatal(err)
 	}
