@@ -141,7 +141,9 @@ func (c *checker) statement(b blockState) {
 	case ts.words(0, "alter", "table"):
 		c.alterTable(b, ts)
 		return
-	case ts.words(0, "drop", "table"):
+	case ts.words(0, "drop", "table") && !b.Down:
+		// Down blocks undo; only up blocks change what the later files
+		// see.
 		i := ts.skip(2, "if", "exists")
 		for _, part := range ts[i:].splitTop() {
 			if q, _, ok := part.name(0); ok {

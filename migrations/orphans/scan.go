@@ -123,7 +123,8 @@ WITH idx AS (
    ORDER BY i.indisprimary DESC, i.indnkeyatts, i.indexrelid
    LIMIT 1)
 SELECT a.attname, format_type(a.atttypid, a.atttypmod)
-  FROM idx, unnest(idx.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+  FROM idx
+ CROSS JOIN LATERAL unnest(idx.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
   JOIN pg_attribute a ON a.attrelid = idx.indrelid AND a.attnum = k.attnum
  WHERE k.ord <= idx.indnkeyatts
  ORDER BY k.ord`
