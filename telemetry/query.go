@@ -153,9 +153,15 @@ func (q QuerySpan) SetPinned(pinned bool) {
 	q.span.SetAttributes(AttrPinned.Bool(pinned))
 }
 
-// RecordPoolAcquire records the wait for a backend lease: a child span
-// named pgwarp.pool.acquire from start to start+wait, and pgwarp.pool.wait
-// (seconds) on the query span. sqlstate is the error the wait ended with
+// MinPoolAcquireSpan is the shortest pool wait that gets a child span of its
+// own: an immediate lease is only the pgwarp.pool.wait attribute, which
+// saves a span per query on a healthy pool.
+const MinPoolAcquireSpan = 100 * time.Microsecond
+
+// RecordPoolAcquire records the wait for a backend lease: pgwarp.pool.wait
+// (seconds) on the query span and, when the wait lasted at least
+// [MinPoolAcquireSpan] or failed, a child span named pgwarp.pool.acquire
+// from start to start+wait. sqlstate is the error the wait ended with
 // (53300 when the wait queue timed out), empty on success. The proxy
 // measures the wait itself, once, and feeds the same value to
 // [PoolMetrics.ObservePoolWait].
@@ -164,7 +170,9 @@ func (q QuerySpan) RecordPoolAcquire(start time.Time, wait time.Duration, sqlsta
 		return
 	}
 	q.span.SetAttributes(AttrPoolWait.Float64(wait.Seconds()))
-	q.child(SpanPoolAcquire, trace.SpanKindInternal, start, wait, sqlstate)
+	if wait >= MinPoolAcquireSpan || sqlstate != "" {
+		q.child(SpanPoolAcquire, trace.SpanKindInternal, start, wait, sqlstate)
+	}
 }
 
 // RecordUpstream records the round trip to the upstream server, from

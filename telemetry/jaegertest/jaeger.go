@@ -118,6 +118,7 @@ func start(t testing.TB, bin string, try int) (*Jaeger, error) {
 	j.cmd = exec.Command(bin, "--config", cfgPath)
 	j.cmd.Stdout, j.cmd.Stderr = logFile, logFile
 	j.cmd.Dir = dir
+	j.cmd.SysProcAttr = procAttr()
 	if err := j.cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
@@ -269,7 +270,7 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// get fetches a query API path into a JSON envelope.
+// get issues a GET for a query API path.
 func (j *Jaeger) get(ctx context.Context, path string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.QueryURL+path, nil)
 	if err != nil {
