@@ -18,9 +18,10 @@ type PoolStats struct {
 	// Pinned are sessions pinned to their backend (LISTEN, temp tables,
 	// session advisory locks, WITH HOLD cursors, untracked SET).
 	Pinned int
-	// ConnectErrors counts failed upstream connection attempts since the
-	// pool was created; it only grows.
-	ConnectErrors uint64
+	// ConnectErrors counts failed upstream connection attempts and
+	// AcquireTimeouts the waits for a backend that timed out, both since
+	// the pool was created; they only grow.
+	ConnectErrors, AcquireTimeouts int64
 }
 
 // PoolStatsFunc reports every pool. It runs at scrape time and must be safe
@@ -28,14 +29,20 @@ type PoolStats struct {
 type PoolStatsFunc func() []PoolStats
 
 // CacheStats is the read cache's state at scrape time. The counters only
-// grow.
+// grow; each lookup counts in exactly one of Hits, StaleHits, Misses,
+// Coalesced and Bypassed.
 type CacheStats struct {
 	// Entries and Bytes are the cache's current size; MaxBytes its bound.
 	Entries, Bytes, MaxBytes int64
-	// Hits and Misses count lookups; Evictions count entries dropped to
-	// make room or because they expired; Invalidations count entries
-	// dropped because a write touched a table they read.
-	Hits, Misses, Evictions, Invalidations uint64
+	// Hits were served a fresh entry, StaleHits an entry inside its
+	// stale-while-revalidate window, Misses ran upstream to fill the
+	// cache, Coalesced waited for another lookup's fill, and Bypassed were
+	// sent upstream uncached by a rule, a hint or the configuration.
+	Hits, StaleHits, Misses, Coalesced, Bypassed int64
+	// Evictions count entries dropped to stay under MaxBytes;
+	// Invalidations count entries dropped because a write touched a table
+	// they read.
+	Evictions, Invalidations int64
 }
 
 // CacheStatsFunc reports the cache's state. It runs at scrape time and must
@@ -54,6 +61,7 @@ type poolCollector struct {
 	backendsMax   *prometheus.Desc
 	pinned        *prometheus.Desc
 	connectErrors *prometheus.Desc
+	timeouts      *prometheus.Desc
 }
 
 func newPoolCollector(f PoolStatsFunc) *poolCollector {
@@ -64,6 +72,7 @@ func newPoolCollector(f PoolStatsFunc) *poolCollector {
 		backendsMax:   desc("pool_backends_max", "The pool's max_size.", "database", "user"),
 		pinned:        desc("pool_pinned_sessions", "Sessions pinned to their backend.", "database", "user"),
 		connectErrors: desc("upstream_connect_errors_total", "Failed connection attempts to the upstream server.", "database", "user"),
+		timeouts:      desc("pool_acquire_timeouts_total", "Waits for a backend that hit acquire_timeout.", "database", "user"),
 	}
 }
 
@@ -73,6 +82,7 @@ func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.backendsMax
 	ch <- c.pinned
 	ch <- c.connectErrors
+	ch <- c.timeouts
 }
 
 func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
@@ -96,14 +106,15 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		g(c.backendsMax, s.BackendsMax)
 		g(c.pinned, s.Pinned)
 		ch <- prometheus.MustNewConstMetric(c.connectErrors, prometheus.CounterValue, float64(s.ConnectErrors), s.Database, s.User)
+		ch <- prometheus.MustNewConstMetric(c.timeouts, prometheus.CounterValue, float64(s.AcquireTimeouts), s.Database, s.User)
 	}
 }
 
 // cacheCollector turns [CacheStats] into gauges and counters at scrape time.
 type cacheCollector struct {
-	stats                                  CacheStatsFunc
-	entries, bytes, maxBytes, hitRatio     *prometheus.Desc
-	hits, misses, evictions, invalidations *prometheus.Desc
+	stats                              CacheStatsFunc
+	entries, bytes, maxBytes, hitRatio *prometheus.Desc
+	lookups, evictions, invalidations  *prometheus.Desc
 }
 
 func newCacheCollector(f CacheStatsFunc) *cacheCollector {
@@ -112,16 +123,15 @@ func newCacheCollector(f CacheStatsFunc) *cacheCollector {
 		entries:       desc("cache_entries", "Entries in the read cache."),
 		bytes:         desc("cache_bytes", "Bytes held by the read cache."),
 		maxBytes:      desc("cache_max_bytes", "The read cache's byte bound (cache.max_bytes)."),
-		hitRatio:      desc("cache_hit_ratio", "Hits over lookups since start; for a recent ratio use rate() of the hit and miss counters."),
-		hits:          desc("cache_hits_total", "Cache lookups that found a usable entry."),
-		misses:        desc("cache_misses_total", "Cache lookups that found no usable entry."),
-		evictions:     desc("cache_evictions_total", "Entries dropped for room or expiry."),
+		hitRatio:      desc("cache_hit_ratio", "Lookups served from the cache (fresh or stale) over lookups that could be (all but bypassed), since start; for a recent ratio use rate() of pgwarp_cache_lookups_total."),
+		lookups:       desc("cache_lookups_total", "Cache lookups by result (hit, stale, miss, coalesced, bypass).", "result"),
+		evictions:     desc("cache_evictions_total", "Entries dropped to stay under cache.max_bytes."),
 		invalidations: desc("cache_invalidations_total", "Entries dropped because a write touched a table they read."),
 	}
 }
 
 func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.entries, c.bytes, c.maxBytes, c.hitRatio, c.hits, c.misses, c.evictions, c.invalidations} {
+	for _, d := range []*prometheus.Desc{c.entries, c.bytes, c.maxBytes, c.hitRatio, c.lookups, c.evictions, c.invalidations} {
 		ch <- d
 	}
 }
@@ -129,15 +139,25 @@ func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.stats()
 	ratio := 0.0
-	if n := s.Hits + s.Misses; n > 0 {
-		ratio = float64(s.Hits) / float64(n)
+	served := s.Hits + s.StaleHits
+	if n := served + s.Misses + s.Coalesced; n > 0 {
+		ratio = float64(served) / float64(n)
 	}
-	ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, float64(s.Entries))
-	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(s.Bytes))
-	ch <- prometheus.MustNewConstMetric(c.maxBytes, prometheus.GaugeValue, float64(s.MaxBytes))
-	ch <- prometheus.MustNewConstMetric(c.hitRatio, prometheus.GaugeValue, ratio)
-	ch <- prometheus.MustNewConstMetric(c.hits, prometheus.CounterValue, float64(s.Hits))
-	ch <- prometheus.MustNewConstMetric(c.misses, prometheus.CounterValue, float64(s.Misses))
-	ch <- prometheus.MustNewConstMetric(c.evictions, prometheus.CounterValue, float64(s.Evictions))
-	ch <- prometheus.MustNewConstMetric(c.invalidations, prometheus.CounterValue, float64(s.Invalidations))
+	gauge := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+	}
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge(c.entries, float64(s.Entries))
+	gauge(c.bytes, float64(s.Bytes))
+	gauge(c.maxBytes, float64(s.MaxBytes))
+	gauge(c.hitRatio, ratio)
+	counter(c.lookups, s.Hits, CacheHit.String())
+	counter(c.lookups, s.StaleHits, CacheStale.String())
+	counter(c.lookups, s.Misses, CacheMiss.String())
+	counter(c.lookups, s.Coalesced, CacheCoalesced.String())
+	counter(c.lookups, s.Bypassed, CacheBypass.String())
+	counter(c.evictions, s.Evictions)
+	counter(c.invalidations, s.Invalidations)
 }

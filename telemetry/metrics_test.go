@@ -64,11 +64,12 @@ func TestMetricsEndpointExposesRecordedValuesAndCallbacks(t *testing.T) {
 				Database: "appdb", User: "app",
 				ClientsActive: 3, ClientsWaiting: 2, ClientsIdle: 5,
 				BackendsActive: 3, BackendsIdle: 1, BackendsMax: 20,
-				Pinned: 1, ConnectErrors: 4,
+				Pinned: 1, ConnectErrors: 4, AcquireTimeouts: 6,
 			}}
 		},
 		Cache: func() telemetry.CacheStats {
-			return telemetry.CacheStats{Entries: 10, Bytes: 4096, MaxBytes: 1 << 20, Hits: 3, Misses: 1, Evictions: 2, Invalidations: 5}
+			return telemetry.CacheStats{Entries: 10, Bytes: 4096, MaxBytes: 1 << 20,
+				Hits: 5, StaleHits: 1, Misses: 1, Coalesced: 1, Bypassed: 9, Evictions: 2, Invalidations: 5}
 		},
 	})
 	p := m.Pool("appdb", "app")
@@ -111,8 +112,12 @@ func TestMetricsEndpointExposesRecordedValuesAndCallbacks(t *testing.T) {
 		`pgwarp_cache_bytes 4096`,
 		`pgwarp_cache_max_bytes 1.048576e+06`,
 		`pgwarp_cache_hit_ratio 0.75`,
-		`pgwarp_cache_hits_total 3`,
-		`pgwarp_cache_misses_total 1`,
+		`pgwarp_cache_lookups_total{result="hit"} 5`,
+		`pgwarp_cache_lookups_total{result="stale"} 1`,
+		`pgwarp_cache_lookups_total{result="miss"} 1`,
+		`pgwarp_cache_lookups_total{result="coalesced"} 1`,
+		`pgwarp_cache_lookups_total{result="bypass"} 9`,
+		`pgwarp_pool_acquire_timeouts_total{database="appdb",user="app"} 6`,
 		`pgwarp_cache_evictions_total 2`,
 		`pgwarp_cache_invalidations_total 5`,
 		`pgwarp_build_info{version="1.2.3"} 1`,

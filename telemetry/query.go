@@ -90,6 +90,8 @@ func (s *SessionSpan) startSampled(ctx context.Context, q QueryInfo, parent trac
 	attrs = append(attrs, attrDBSystemPostgres, s.namespace, s.sessionID)
 	if q.Operation != "" {
 		attrs = append(attrs, keyDBOperationName.String(q.Operation))
+	}
+	if q.Summary != "" || q.Operation != "" {
 		attrs = append(attrs, keyDBQuerySummary.String(name))
 	}
 	if q.Table != "" {
