@@ -145,7 +145,11 @@ func (r *Runner) hint(err error) string {
 	case sqlstateLockNotAvailable:
 		return fmt.Sprintf("a lock was not granted within lock_timeout (%s): the table is busy; retry when traffic is lower, or raise --lock-timeout", r.cfg.LockTimeout)
 	case sqlstateQueryCanceled:
-		return fmt.Sprintf("the statement was cancelled by a timeout: a migration transaction may take %s (--transaction-timeout) and a transaction:false statement %s (--statement-timeout); split the migration, or move long work to transaction:false sections", r.cfg.TransactionTimeout, r.cfg.StatementTimeout)
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && strings.Contains(pe.Message, "statement timeout") {
+			return fmt.Sprintf("the statement ran out of time: a migration transaction may take %s (--transaction-timeout) and a transaction:false statement %s (--statement-timeout); split the migration, or move long work to transaction:false sections", r.cfg.TransactionTimeout, r.cfg.StatementTimeout)
+		}
+		return "the statement was cancelled (interrupted, or by an administrator); its transaction was rolled back"
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Sprintf("the migration exceeded its time budget (%s per transaction)", r.cfg.TransactionTimeout)

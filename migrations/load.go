@@ -1,7 +1,6 @@
 package migrations
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -42,11 +41,4 @@ func Load(fsys fs.FS) ([]*Migration, error) {
 	}
 	sort.Slice(migs, func(i, j int) bool { return migs[i].File < migs[j].File })
 	return migs, nil
-}
-
-// isParseError reports whether err came from reading the migration files
-// rather than from the database.
-func isParseError(err error) bool {
-	var pe *ParseError
-	return errors.As(err, &pe) || errors.Is(err, ErrNoMigrationFiles)
 }
