@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/pgwarp/pgwarp/configs"
+	"github.com/pgwarp/pgwarp/proxy"
+)
+
+func init() {
+	register(&command{name: "serve", summary: "run the proxy", run: runServe, handlesSignals: true})
+}
+
+// serveFlags are the flags of `pgwarp serve`; set flags override the file.
+type serveFlags struct {
+	config    string
+	listen    string
+	upstream  string
+	poolMode  string
+	poolSize  int
+	adminHTTP string
+	logLevel  string
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.config, "config", "", "configuration file (pgwarp.yaml)")
+	fs.StringVar(&f.listen, "listen", "", "host:port for clients (default 127.0.0.1:6432)")
+	fs.StringVar(&f.upstream, "upstream", "", "upstream postgres:// URL serving any database name (overrides databases.* of the file)")
+	fs.StringVar(&f.poolMode, "pool-mode", "", "pool mode of --upstream: transaction (default) or session")
+	fs.IntVar(&f.poolSize, "pool-size", 0, "pool max_size of --upstream (default 20)")
+	fs.StringVar(&f.adminHTTP, "admin-http", "", "host:port of the metrics/health listener; 'off' disables it")
+	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error")
+}
+
+// load reads the file (if any) and applies the flags.
+func (f *serveFlags) load() (*configs.Config, error) {
+	var c *configs.Config
+	if f.config != "" {
+		var err error
+		if c, err = configs.Load(f.config); err != nil {
+			return nil, err
+		}
+	} else {
+		c = configs.Default()
+	}
+	if f.listen != "" {
+		c.Listen = f.listen
+	}
+	if f.adminHTTP == "off" {
+		c.Admin.HTTP = ""
+	} else if f.adminHTTP != "" {
+		c.Admin.HTTP = f.adminHTTP
+	}
+	if f.logLevel != "" {
+		c.Telemetry.LogLevel = f.logLevel
+	}
+	if f.upstream != "" {
+		up, err := configs.ParseUpstream(f.upstream)
+		if err != nil {
+			return nil, fmt.Errorf("--upstream: %w", err)
+		}
+		db := c.Databases[configs.Wildcard]
+		if db == nil {
+			db = &configs.Database{Name: configs.Wildcard, Pool: configs.DefaultPool()}
+			c.Databases[configs.Wildcard] = db
+		}
+		db.Upstream, db.UpstreamConfig = f.upstream, up
+	}
+	for _, db := range c.Databases {
+		if f.poolMode != "" {
+			if f.poolMode != "transaction" && f.poolMode != "session" {
+				return nil, fmt.Errorf("--pool-mode must be transaction or session, got %q", f.poolMode)
+			}
+			db.Pool.Mode = f.poolMode
+		}
+		if f.poolSize > 0 {
+			db.Pool.MaxSize = f.poolSize
+		}
+	}
+	if len(c.Databases) == 0 {
+		return nil, errors.New("no upstream configured: pass --upstream postgres://user@host:5432/db or --config pgwarp.yaml (or run `pgwarp dev` for a local database)")
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func runServe(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var f serveFlags
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	c, err := f.load()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pgwarp:", err)
+		return 1
+	}
+	if err := serve(ctx, c, &f, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "pgwarp:", err)
+		return 1
+	}
+	return 0
+}
+
+// serve runs the proxy until SIGINT/SIGTERM (or ctx ends), reloading the
+// file on SIGHUP. ready, if set, is called with the server once it listens.
+func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*proxy.Server)) error {
+	logger := newLogger(c)
+	pc, err := proxyConfig(c, logger)
+	if err != nil {
+		return err
+	}
+	srv, err := proxy.New(pc)
+	if err != nil {
+		return err
+	}
+	reload := func() error {
+		if f == nil || f.config == "" {
+			return errors.New("not started with --config")
+		}
+		nc, err := f.load()
+		if err != nil {
+			return err
+		}
+		npc, err := proxyConfig(nc, newLogger(nc))
+		if err != nil {
+			return err
+		}
+		npc.ReloadFunc = pc.ReloadFunc
+		if err := srv.Reload(npc); err != nil {
+			return err
+		}
+		logger.Info("configuration reloaded", "file", f.config)
+		return nil
+	}
+	pc.ReloadFunc = reload
+	if err := srv.Reload(pc); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	logger.Info("pgwarp listening", "listen", c.Listen, "version", version)
+	if ready != nil {
+		ready(srv)
+	}
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return shutdown(srv, logger)
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				if err := reload(); err != nil {
+					logger.Error("reload failed; the previous configuration stays in force", "error", err)
+				}
+				continue
+			}
+			logger.Info("shutting down", "signal", sig.String())
+			return shutdown(srv, logger)
+		}
+	}
+}
+
+func shutdown(srv *proxy.Server, logger interface{ Info(string, ...any) }) error {
+	err := srv.Shutdown(context.Background())
+	logger.Info("stopped")
+	return err
+}

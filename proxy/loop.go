@@ -1,0 +1,315 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/pgwarp/pgwarp/pool"
+)
+
+// errTerminate is returned by handle when the client sends Terminate.
+var errTerminate = errors.New("client terminated the session")
+
+// flushThreshold is how much the session accumulates for the backend
+// before writing even though the client has more buffered.
+const flushThreshold = 64 << 10
+
+// loop reads client messages until the session ends. Messages are collected
+// in s.out and written to the backend once the client has nothing more
+// buffered, so a pipeline read in one system call is written in one.
+func (s *Session) loop() error {
+	for {
+		typ, body, err := s.rd.next()
+		if err != nil {
+			return err
+		}
+		if err := s.handle(typ, body); err != nil {
+			return err
+		}
+		if len(s.out) > 0 && (len(s.out) >= flushThreshold || !s.rd.hasMessage()) {
+			if err := s.flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// handle processes one client message.
+func (s *Session) handle(typ byte, body []byte) error {
+	switch typ {
+	case msgTerminate:
+		return errTerminate
+	case msgSync:
+		return s.sync()
+	case msgFlush:
+		s.mu.Lock()
+		if s.lease != nil && (s.batchOpen || !s.q.empty()) {
+			s.unflushed = true
+			s.out = appendMsg(s.out, msgFlush, nil)
+		}
+		s.mu.Unlock()
+		return nil
+	case msgCopyData, msgCopyDone, msgCopyFail:
+		// Clients may send COPY data right behind the COPY statement,
+		// before the server said CopyInResponse, so pgwarp cannot know
+		// whether the backend is in COPY: it forwards whenever a
+		// backend is leased and lets PostgreSQL decide (outside COPY it
+		// ignores them). With no backend leased nothing can be in COPY,
+		// and they are dropped, as PostgreSQL would.
+		s.mu.Lock()
+		if s.lease != nil {
+			s.unflushed = true
+			s.out = appendMsg(s.out, typ, body)
+		}
+		s.mu.Unlock()
+		return nil
+	case msgQuery:
+		if s.skipToSync {
+			return nil
+		}
+		s.queries.Add(1)
+		s.srv.stats.queries.Add(1)
+		return s.forward(expectQuery, typ, body)
+	case msgParse, msgBind, msgExecute, msgClose, msgDescribe, msgFunctionCall:
+		if s.skipToSync {
+			return nil
+		}
+		return s.forward(kindOf(typ, body), typ, body)
+	}
+	return newFatal(CodeProtocolViolation, "invalid frontend message type %d", typ)
+}
+
+func kindOf(typ byte, body []byte) expectKind {
+	switch typ {
+	case msgParse:
+		return expectParse
+	case msgBind:
+		return expectBind
+	case msgExecute:
+		return expectExecute
+	case msgClose:
+		return expectClose
+	case msgFunctionCall:
+		return expectFunctionCall
+	case msgDescribe:
+		if len(body) > 0 && body[0] == 'S' {
+			return expectDescribeStmt
+		}
+		return expectDescribePortal
+	}
+	panic("BUG: kindOf called for message type " + string(typ))
+}
+
+// forward queues a client message for the backend, leasing one first if
+// the session has none.
+func (s *Session) forward(kind expectKind, typ byte, body []byte) error {
+	s.mu.Lock()
+	if err := s.reserveLocked(); err != nil {
+		s.mu.Unlock()
+		return s.leaseFailed(err, typ)
+	}
+	s.pushLocked(expectation{kind: kind})
+	s.unflushed = true
+	if typ != msgQuery && typ != msgFunctionCall {
+		s.batchOpen = true
+	}
+	if typ == msgExecute {
+		s.queries.Add(1)
+		s.srv.stats.queries.Add(1)
+	}
+	s.mu.Unlock()
+	s.out = appendMsg(s.out, typ, body)
+	return nil
+}
+
+// pushLocked queues an expectation, unless the server is skipping messages
+// until Sync after an error (it will not answer those).
+func (s *Session) pushLocked(e expectation) {
+	if s.serverSkip && !e.kind.endsWithReadyForQuery() {
+		if e.done != nil {
+			e.done(false)
+		}
+		return
+	}
+	if e.kind.endsWithReadyForQuery() {
+		s.serverSkip = false
+	}
+	s.q.push(e)
+}
+
+// sync handles the client's Sync.
+func (s *Session) sync() error {
+	s.mu.Lock()
+	if s.lease == nil {
+		// Nothing is open upstream: answer it here.
+		s.mu.Unlock()
+		s.skipToSync = false
+		s.emit(appendReadyForQuery(nil, txIdle))
+		return nil
+	}
+	s.skipToSync = false
+	s.pushLocked(expectation{kind: expectSync})
+	s.batchOpen = false
+	s.unflushed = true
+	s.mu.Unlock()
+	s.out = appendMsg(s.out, msgSync, nil)
+	return nil
+}
+
+// reserveLocked makes sure the session holds a lease. It is called with mu
+// held and returns with mu held; while it acquires, mu is released. The
+// relay cannot release the lease before the caller, still holding mu,
+// queues an expectation.
+func (s *Session) reserveLocked() error {
+	if s.lease != nil {
+		return nil
+	}
+	if s.pool == nil {
+		return newError(CodeInternalError, "no upstream pool for this session")
+	}
+	s.mu.Unlock()
+	lease, err := s.pool.Acquire(context.Background())
+	s.mu.Lock()
+	if err != nil {
+		return err
+	}
+	s.lease = lease
+	s.transactions.Add(1)
+	s.srv.stats.transactions.Add(1)
+	s.setState(sessionStateActive)
+	s.startRelayLocked(lease)
+	return nil
+}
+
+// leaseFailed reports a failure to get a backend for a message: an ERROR
+// the client can retry after (53300 when the pool stayed busy), or FATAL
+// when the upstream is gone.
+func (s *Session) leaseFailed(err error, typ byte) error {
+	e := s.backendError(err)
+	var te *pool.AcquireTimeoutError
+	if errors.As(err, &te) {
+		e.Severity = SeverityError
+	} else if de := (*pool.DialError)(nil); errors.As(err, &de) && de.PgErr == nil {
+		// The upstream is unreachable: a clean error for this statement;
+		// the next one tries again.
+		e.Severity = SeverityError
+	}
+	if e.Fatal() {
+		return e
+	}
+	s.sendErrorFor(e, typ)
+	return nil
+}
+
+// sendErrorFor sends an ERROR raised by pgwarp while handling a client
+// message of type typ: ReadyForQuery follows at once for a simple query;
+// in an extended-protocol batch the client's messages are skipped up to its
+// Sync, which gets the ReadyForQuery.
+func (s *Session) sendErrorFor(e *Error, typ byte) {
+	msg := appendErrorResponse(nil, e)
+	if typ == msgQuery || typ == msgFunctionCall {
+		s.emitWithReady(msg)
+		return
+	}
+	s.skipToSync = true
+	s.emit(msg)
+}
+
+// flush writes the collected messages to the backend.
+func (s *Session) flush() error {
+	s.mu.Lock()
+	lease := s.lease
+	s.mu.Unlock()
+	if lease == nil {
+		panic("BUG: messages queued for the backend without a lease")
+	}
+	_, err := lease.Backend().Conn.Write(s.out)
+	if cap(s.out) > 4*flushThreshold {
+		s.out = nil
+	} else {
+		s.out = s.out[:0]
+	}
+	if err != nil {
+		// The relay sees the broken connection too and reports it.
+		s.logger().Warn("write to upstream failed", "error", err)
+	}
+	// Messages without a response (CopyData, Flush) held the lease while
+	// unwritten; if it became releasable meanwhile, the relay, blocked on
+	// an idle backend, must be told.
+	s.mu.Lock()
+	s.unflushed = false
+	kick := s.lease == lease && s.releasableLocked()
+	if kick {
+		s.kicked = true
+	}
+	s.mu.Unlock()
+	if kick {
+		_ = lease.Backend().Conn.SetReadDeadline(time.Unix(1, 0))
+	}
+	return nil
+}
+
+// emit sends a message pgwarp generated, in order with the server's
+// responses: at once if nothing is in flight, otherwise when the responses
+// to everything sent before it have been relayed.
+func (s *Session) emit(msg []byte) { s.emitSynth(msg, false) }
+
+// emitWithReady is emit followed by ReadyForQuery with the transaction
+// status current at that point.
+func (s *Session) emitWithReady(msg []byte) { s.emitSynth(msg, true) }
+
+func (s *Session) emitSynth(msg []byte, ready bool) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.mu.Lock()
+	if s.lease != nil && !s.q.empty() {
+		s.q.push(expectation{kind: expectSynth, synth: msg, synthReady: ready})
+		s.mu.Unlock()
+		return
+	}
+	status := s.txStatus
+	if s.lease == nil {
+		status = txIdle
+	}
+	gone := s.clientGone
+	s.mu.Unlock()
+	if gone {
+		return
+	}
+	if ready {
+		msg = appendReadyForQuery(msg, status)
+	}
+	_, _ = s.conn.Write(msg)
+}
+
+// end finishes the session after its loop returned: it tells the client why
+// (unless it left), returns or destroys the backend, and logs.
+func (s *Session) end(err error) {
+	s.setState(sessionStateClosing)
+	var e *Error
+	switch {
+	case errors.Is(err, errTerminate):
+	case s.interrupts.Load() && errors.Is(err, os.ErrDeadlineExceeded):
+		if !s.relayFailed.Load() {
+			e = newFatal(CodeAdminShutdown, "terminating connection due to administrator command")
+		}
+	case errors.As(err, &e):
+	case err != nil && !isDisconnect(err) && !s.relayFailed.Load():
+		var tl *errMessageTooLarge
+		if errors.As(err, &tl) {
+			e = newFatal(CodeProtocolViolation, "invalid message: %v", tl).
+				withHint("raise max_message_bytes in pgwarp.yaml if such large statements or parameters are intended")
+		} else if errors.Is(err, errBadLength) {
+			e = newFatal(CodeProtocolViolation, "invalid message length")
+		}
+	}
+	if e != nil {
+		s.sendError(e)
+	}
+	s.releaseAtEnd()
+	s.setState(sessionStateClosed)
+	s.logger().Info("connection closed", "duration", time.Since(s.started).Round(time.Millisecond),
+		"queries", s.queries.Load(), "transactions", s.transactions.Load())
+}

@@ -1,0 +1,162 @@
+package proxy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgwarp/pgwarp/pool"
+)
+
+// credKey identifies the upstream login of this session: database entry,
+// upstream database and upstream user.
+func (s *Session) credKey() poolKey {
+	return poolKey{db: s.db.Name, database: s.upstreamDatabase(), user: s.upstreamUser()}
+}
+
+// upstreamUser is the role pgwarp logs in as upstream: the client's own
+// with passthrough (or when the upstream URL names none), else the URL's.
+func (s *Session) upstreamUser() string {
+	if s.srv.config().Auth.Method == AuthPassthrough || s.db.Upstream.User == "" {
+		return s.user
+	}
+	return s.db.Upstream.User
+}
+
+// sessionParamsKey encodes the client's startup parameters canonically.
+// Session-mode backends are pooled per set of startup parameters, because
+// those become the backend's session defaults (RESET restores them).
+func (s *Session) sessionParamsKey() string {
+	if len(s.params) == 0 {
+		return ""
+	}
+	m := map[string]string{}
+	for _, kv := range s.params {
+		m[kv.name] = kv.value
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, k := range names {
+		h.Write([]byte(k + "\x00" + m[k] + "\x00"))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// upstreamConfig returns the pgconn configuration to log in upstream for
+// this session, without a password when the client's is to be asked for.
+func (srv *Server) upstreamConfig(s *Session) *pgconn.Config {
+	c := s.db.Upstream.Copy()
+	c.Database = s.upstreamDatabase()
+	c.User = s.upstreamUser()
+	if srv.config().Auth.Method == AuthPassthrough {
+		c.Password = ""
+	} else if c.Password == "" {
+		if u := srv.config().Auth.Users[s.user]; u != nil {
+			c.Password = u.password
+		}
+	}
+	if s.mode == PoolSession {
+		if c.RuntimeParams == nil {
+			c.RuntimeParams = map[string]string{}
+		}
+		for _, kv := range s.params {
+			c.RuntimeParams[kv.name] = kv.value
+		}
+	}
+	return c
+}
+
+// poolFor returns (creating it on first use) the pool serving this session
+// and hands it the backend authentication dialled, if any.
+func (srv *Server) poolFor(s *Session, dialled *pool.Backend) (*pool.Pool, error) {
+	k := s.credKey()
+	if s.mode == PoolSession {
+		k.params = s.sessionParamsKey()
+	}
+	srv.mu.Lock()
+	p := srv.pools[k]
+	if p == nil {
+		var err error
+		p, err = srv.newPool(s, k)
+		if err != nil {
+			srv.mu.Unlock()
+			if dialled != nil {
+				_ = dialled.Close()
+			}
+			return nil, err
+		}
+		srv.pools[k] = p
+	}
+	srv.mu.Unlock()
+	if dialled != nil {
+		p.Offer(dialled)
+	}
+	return p, nil
+}
+
+// newPool creates the pool for key k; srv.mu is held.
+func (srv *Server) newPool(s *Session, k poolKey) (*pool.Pool, error) {
+	db := s.db
+	base := srv.upstreamConfig(s)
+	passthrough := srv.config().Auth.Method == AuthPassthrough
+	credKey := poolKey{db: k.db, database: k.database, user: k.user}
+	name := k.database + "/" + k.user
+	if db.Name != k.database {
+		name = db.Name + ":" + name
+	}
+	return pool.New(pool.Config{
+		Name: name,
+		Dial: func(ctx context.Context) (*pool.Backend, error) {
+			c := base
+			if passthrough {
+				c = base.Copy()
+				cred := srv.credentialFor(credKey)
+				cred.mu.Lock()
+				c.Password = cred.password
+				cred.mu.Unlock()
+			}
+			return pool.Dial(ctx, pool.DialConfig{Conn: c})
+		},
+		MaxSize:           db.MaxSize,
+		MinIdle:           db.MinIdle,
+		AcquireTimeout:    db.AcquireTimeout,
+		IdleTimeout:       db.IdleTimeout,
+		MaxLifetime:       db.MaxLifetime,
+		HealthCheckPeriod: db.HealthCheckPeriod,
+	})
+}
+
+// serverParams returns the ParameterStatus values a transaction-mode
+// client is told at startup: the server's own (server_version, encoding…)
+// from a pooled backend, with the client's startup settings over them.
+func (srv *Server) serverParams(p *pool.Pool, s *Session) (map[string]string, error) {
+	out := map[string]string{}
+	lease, err := p.Acquire(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range lease.Backend().Params {
+		out[k] = v
+	}
+	lease.Release()
+	for _, kv := range s.params {
+		if kv.name == "application_name" {
+			out[kv.name] = kv.value
+		}
+	}
+	return out, nil
+}
+
+// noteParameterStatusLocked records a ParameterStatus the client saw.
+func (s *Session) noteParameterStatusLocked(name, value string) {
+	if name == "application_name" {
+		s.appName.Store(value)
+	}
+}

@@ -1,0 +1,137 @@
+package proxy
+
+import "fmt"
+
+// expectKind is the kind of frontend message an expectation answers, which
+// decides the responses that complete it.
+type expectKind uint8
+
+const (
+	expectParse          expectKind = iota // ParseComplete
+	expectBind                             // BindComplete
+	expectDescribeStmt                     // ParameterDescription, then RowDescription or NoData
+	expectDescribePortal                   // RowDescription or NoData
+	expectExecute                          // DataRow…, then CommandComplete, EmptyQuery or PortalSuspended
+	expectClose                            // CloseComplete
+	expectSync                             // ReadyForQuery
+	expectQuery                            // everything up to ReadyForQuery
+	expectFunctionCall                     // FunctionCallResponse, ReadyForQuery
+	expectSynth                            // nothing from the server: pgwarp answers itself
+)
+
+func (k expectKind) String() string {
+	switch k {
+	case expectParse:
+		return "Parse"
+	case expectBind:
+		return "Bind"
+	case expectDescribeStmt:
+		return "Describe(statement)"
+	case expectDescribePortal:
+		return "Describe(portal)"
+	case expectExecute:
+		return "Execute"
+	case expectClose:
+		return "Close"
+	case expectSync:
+		return "Sync"
+	case expectQuery:
+		return "Query"
+	case expectFunctionCall:
+		return "FunctionCall"
+	case expectSynth:
+		return "synthetic"
+	}
+	return fmt.Sprintf("expectKind(%d)", uint8(k))
+}
+
+// endsWithReadyForQuery reports whether the server answers this kind with
+// ReadyForQuery.
+func (k expectKind) endsWithReadyForQuery() bool {
+	return k == expectSync || k == expectQuery || k == expectFunctionCall
+}
+
+// expectation is what pgwarp expects back from the server for one message it
+// wrote upstream, and what to do with it. The relay completes expectations
+// in order as responses arrive.
+type expectation struct {
+	kind expectKind
+	// swallow drops the server's responses: the message was injected by
+	// pgwarp (re-Parse, settings), the client never sent it. Errors are
+	// still passed on, as the client's own message would have failed.
+	swallow bool
+	// errorsAsNotice turns an ErrorResponse to a swallowed message into a
+	// WARNING notice, for housekeeping the client did not ask for.
+	errorsAsNotice bool
+	// synth is sent to the client when the expectation reaches the head of
+	// the queue (kind expectSynth), in place of a server response.
+	synth []byte
+	// synthReady appends ReadyForQuery (with the status current at that
+	// point) after synth.
+	synthReady bool
+	// done, if set, is called (under the session lock) when the
+	// expectation completes: ok is false when the server reported an
+	// error for it or skipped it after an earlier error.
+	done func(ok bool)
+	// failed records that a simple query reported an error.
+	failed bool
+	// gotParamDesc records, for Describe(statement), that the
+	// ParameterDescription arrived.
+	gotParamDesc bool
+}
+
+// expectQueue is a FIFO of expectations. It is guarded by the session lock.
+type expectQueue struct {
+	items []expectation
+	head  int
+}
+
+func (q *expectQueue) len() int { return len(q.items) - q.head }
+
+func (q *expectQueue) empty() bool { return q.head == len(q.items) }
+
+func (q *expectQueue) push(e expectation) {
+	if q.head > 0 && q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
+	q.items = append(q.items, e)
+}
+
+// peek returns the head expectation, or nil.
+func (q *expectQueue) peek() *expectation {
+	if q.head == len(q.items) {
+		return nil
+	}
+	return &q.items[q.head]
+}
+
+func (q *expectQueue) pop() expectation {
+	e := q.items[q.head]
+	q.items[q.head] = expectation{}
+	q.head++
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+		if cap(q.items) > 1024 {
+			q.items = nil
+		}
+	}
+	return e
+}
+
+// hasSync reports whether a Sync (or another ReadyForQuery-producing
+// message) is queued.
+func (q *expectQueue) hasSync() bool {
+	for i := q.head; i < len(q.items); i++ {
+		if q.items[i].kind.endsWithReadyForQuery() {
+			return true
+		}
+	}
+	return false
+}
+
+func (q *expectQueue) clear() {
+	for i := q.head; i < len(q.items); i++ {
+		q.items[i] = expectation{}
+	}
+	q.items, q.head = q.items[:0], 0
+}

@@ -1,0 +1,522 @@
+package proxy
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/pgwarp/pgwarp/pool"
+)
+
+// maxServerMessage bounds a server message pgwarp must hold whole (all but
+// DataRow and CopyData, which are streamed). PostgreSQL's own messages of
+// those kinds are small; a larger one means a broken connection.
+const maxServerMessage = 64 << 20
+
+// relay copies one lease's backend output to the client. It runs in its own
+// goroutine from the lease's start until it releases the lease (the backend
+// is idle and nothing is in flight) or the backend fails. It is the only
+// reader of the backend and the only one that ends the lease.
+type relay struct {
+	s     *Session
+	lease *pool.Lease
+	b     *pool.Backend
+	buf   []byte // b.ReadBuf, or a larger buffer for one large message
+	r, w  int    // unprocessed bytes are buf[r:w]
+	// passLeft is the number of bytes of a large streamed message still
+	// to pass through; passDrop says they are dropped.
+	passLeft int
+	passDrop bool
+	out      emitter
+	done     chan struct{}
+}
+
+// startRelayLocked starts the relay goroutine of a new lease; mu is held.
+func (s *Session) startRelayLocked(lease *pool.Lease) {
+	done := make(chan struct{})
+	s.relayDone = done
+	b := lease.Backend()
+	r := &relay{s: s, lease: lease, b: b, buf: b.ReadBuf, w: b.Buffered, done: done}
+	b.Buffered = 0
+	go r.run()
+}
+
+func (r *relay) run() {
+	defer close(r.done)
+	for {
+		if r.w > r.r || r.passLeft > 0 {
+			released, err := r.process()
+			if err != nil {
+				r.fail(err)
+				return
+			}
+			if released {
+				return
+			}
+		}
+		if r.w == len(r.buf) {
+			if err := r.makeRoom(); err != nil {
+				r.fail(err)
+				return
+			}
+		}
+		n, err := r.b.Conn.Read(r.buf[r.w:])
+		r.w += n
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && r.takeKick() {
+			_ = r.b.Conn.SetReadDeadline(time.Time{})
+			if n == 0 && r.passLeft == 0 && r.release() {
+				return
+			}
+			continue
+		}
+		if err != nil {
+			if n > 0 {
+				if _, perr := r.process(); perr != nil {
+					err = perr
+				}
+			}
+			r.fail(err)
+			return
+		}
+	}
+}
+
+// takeKick reports (and clears) a kick from the session.
+func (r *relay) takeKick() bool {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	k := r.s.kicked
+	r.s.kicked = false
+	return k
+}
+
+// makeRoom compacts the buffer or grows it for a message that does not fit.
+func (r *relay) makeRoom() error {
+	if r.r > 0 {
+		r.w = copy(r.buf, r.buf[r.r:r.w])
+		r.r = 0
+		return nil
+	}
+	// One message is larger than the buffer and must be held whole.
+	need := len(r.buf) * 2
+	if r.w >= 5 {
+		need = max(need, 1+int(binary.BigEndian.Uint32(r.buf[1:])))
+	}
+	if need > maxServerMessage {
+		return fmt.Errorf("upstream sent a %d-byte message of type %q; the limit is %d", need, r.buf[0], maxServerMessage)
+	}
+	nb := make([]byte, need)
+	r.w = copy(nb, r.buf[:r.w])
+	r.buf = nb
+	return nil
+}
+
+// process handles every complete message buffered (and passes through the
+// buffered part of a large DataRow or CopyData), writes the result to the
+// client, and releases the lease if the backend became idle. It reports
+// whether the lease was released.
+func (r *relay) process() (released bool, err error) {
+	s := r.s
+	s.wmu.Lock()
+	s.mu.Lock()
+	r.out.reset(r.buf)
+	for {
+		if r.passLeft > 0 {
+			k := min(r.passLeft, r.w-r.r)
+			if k == 0 {
+				break
+			}
+			if !r.passDrop {
+				r.out.pass(r.r, r.r+k)
+			}
+			r.r += k
+			r.passLeft -= k
+			continue
+		}
+		if r.w-r.r < 5 {
+			break
+		}
+		typ := r.buf[r.r]
+		n := int(int32(binary.BigEndian.Uint32(r.buf[r.r+1:])))
+		if n < 4 {
+			err = fmt.Errorf("upstream sent a message of type %q with invalid length %d", typ, n)
+			break
+		}
+		total := 1 + n
+		if r.w-r.r < total {
+			// DataRow and CopyData are streamed, never held whole: a
+			// 1 GB value costs one buffer.
+			if (typ == msgDataRow || typ == msgCopyData) && total > len(r.buf)/2 {
+				if err = r.handle(typ, nil, -1, -1); err != nil {
+					break
+				}
+				r.passDrop = s.clientGone
+				r.passLeft = total
+				continue
+			}
+			break
+		}
+		if err = r.handle(typ, r.buf[r.r+5:r.r+total], r.r, r.r+total); err != nil {
+			break
+		}
+		r.r += total
+	}
+	out := r.out.result()
+	gone := s.clientGone
+	releasable := err == nil && s.releasableLocked()
+	s.mu.Unlock()
+	if len(out) > 0 && !gone {
+		if _, werr := s.conn.Write(out); werr != nil {
+			s.mu.Lock()
+			s.clientGone = true
+			s.mu.Unlock()
+			s.interruptRead()
+		}
+	}
+	s.wmu.Unlock()
+	if r.r == r.w {
+		r.r, r.w = 0, 0
+		if len(r.buf) != len(r.b.ReadBuf) {
+			r.buf = r.b.ReadBuf
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	if releasable {
+		return r.release(), nil
+	}
+	return false, nil
+}
+
+// handle processes one server message; body is nil (and start/end -1) for
+// the header of a streamed message. It runs with wmu and mu held.
+func (r *relay) handle(typ byte, body []byte, start, end int) error {
+	s := r.s
+	head := s.q.peek()
+	pass := func() {
+		if start >= 0 && (head == nil || !head.swallow) {
+			r.out.pass(start, end)
+		}
+	}
+	switch typ {
+	case msgNoticeResponse, msgNotification:
+		if start >= 0 {
+			r.out.pass(start, end)
+		}
+		return nil
+	case msgParameterStatus:
+		if name, rest, ok := readCString(body); ok {
+			if value, _, ok := readCString(rest); ok {
+				r.b.Params[name] = value
+				s.noteParameterStatusLocked(name, value)
+			}
+		}
+		if start >= 0 {
+			r.out.pass(start, end)
+		}
+		return nil
+	}
+	if head == nil {
+		if typ == msgErrorResponse {
+			// An error outside any request: the server is going away
+			// (administrator shutdown, idle session timeout).
+			r.out.pass(start, end)
+			r.b.MarkBroken()
+			return nil
+		}
+		return fmt.Errorf("upstream sent an unexpected %q message while nothing was in flight", typ)
+	}
+	switch typ {
+	case msgReadyForQuery:
+		if len(body) != 1 {
+			return errors.New("upstream sent a malformed ReadyForQuery")
+		}
+		// Anything before the Sync this answers was skipped.
+		for !head.kind.endsWithReadyForQuery() {
+			r.complete(false)
+			if head = s.q.peek(); head == nil {
+				return errors.New("upstream sent ReadyForQuery with no Sync in flight")
+			}
+		}
+		s.txStatus = body[0]
+		r.b.TxStatus = body[0]
+		s.copyIn.Store(false)
+		s.copyOut = false
+		pass()
+		r.complete(true)
+	case msgErrorResponse:
+		if head.swallow && head.errorsAsNotice {
+			r.out.add(noticeFromError(body, "pgwarp could not restore session state: "))
+		} else if start >= 0 {
+			r.out.pass(start, end)
+		}
+		s.copyIn.Store(false)
+		s.copyOut = false
+		if head.kind == expectQuery || head.kind == expectFunctionCall {
+			// The rest of a simple query is skipped; ReadyForQuery
+			// still ends it.
+			head.failed = true
+			return nil
+		}
+		// The extended-protocol message failed: the server now skips
+		// everything up to Sync.
+		r.complete(false)
+		for head = s.q.peek(); head != nil && !head.kind.endsWithReadyForQuery(); head = s.q.peek() {
+			r.complete(false)
+		}
+		if head == nil {
+			s.serverSkip = true
+		}
+	case msgParseComplete:
+		return r.expect(head, expectParse, typ, pass, true)
+	case msgBindComplete:
+		return r.expect(head, expectBind, typ, pass, true)
+	case msgCloseComplete:
+		return r.expect(head, expectClose, typ, pass, true)
+	case msgParamDescription:
+		head.gotParamDesc = true
+		return r.expect(head, expectDescribeStmt, typ, pass, false)
+	case msgNoData:
+		if head.kind != expectDescribeStmt && head.kind != expectDescribePortal {
+			return r.unexpected(head, typ)
+		}
+		pass()
+		r.complete(true)
+	case msgRowDescription:
+		switch head.kind {
+		case expectDescribeStmt, expectDescribePortal:
+			pass()
+			r.complete(true)
+		case expectQuery, expectExecute:
+			pass()
+		default:
+			return r.unexpected(head, typ)
+		}
+	case msgDataRow, msgCopyData:
+		if head.kind != expectQuery && head.kind != expectExecute && head.kind != expectFunctionCall {
+			return r.unexpected(head, typ)
+		}
+		pass()
+	case msgCommandComplete, msgEmptyQuery:
+		pass()
+		switch head.kind {
+		case expectExecute:
+			r.complete(true)
+		case expectQuery, expectFunctionCall:
+		default:
+			return r.unexpected(head, typ)
+		}
+		s.copyIn.Store(false)
+		s.copyOut = false
+	case msgPortalSuspended:
+		return r.expect(head, expectExecute, typ, pass, true)
+	case msgCopyInResponse:
+		s.copyIn.Store(true)
+		pass()
+	case msgCopyOutResponse:
+		s.copyOut = true
+		pass()
+	case msgCopyDone:
+		s.copyOut = false
+		pass()
+	case msgFunctionCallResp:
+		pass()
+	default:
+		return fmt.Errorf("upstream sent an unexpected %q message (answering %s)", typ, head.kind)
+	}
+	return nil
+}
+
+// expect checks that the head expectation is of kind k, passes the message
+// and completes the expectation when done is true.
+func (r *relay) expect(head *expectation, k expectKind, typ byte, pass func(), done bool) error {
+	if head.kind != k {
+		return r.unexpected(head, typ)
+	}
+	pass()
+	if done {
+		r.complete(true)
+	}
+	return nil
+}
+
+func (r *relay) unexpected(head *expectation, typ byte) error {
+	return fmt.Errorf("upstream sent %q while pgwarp expected the answer to %s", typ, head.kind)
+}
+
+// complete pops the head expectation and then sends every synthetic
+// response that is now at the head.
+func (r *relay) complete(ok bool) {
+	s := r.s
+	e := s.q.pop()
+	if e.done != nil {
+		e.done(ok && !e.failed)
+	}
+	r.flushSynth()
+}
+
+// flushSynth sends the synthetic responses at the head of the queue.
+func (r *relay) flushSynth() {
+	s := r.s
+	for h := s.q.peek(); h != nil && h.kind == expectSynth; h = s.q.peek() {
+		e := s.q.pop()
+		r.out.add(e.synth)
+		if e.synthReady {
+			r.out.add(appendReadyForQuery(nil, s.txStatus))
+		}
+	}
+}
+
+// releasableLocked reports whether the lease may go back to the pool: the
+// backend is idle outside a transaction, nothing is in flight or open, and
+// nothing pins the session to it.
+func (s *Session) releasableLocked() bool {
+	return s.lease != nil && !s.pinned && s.q.empty() && s.txStatus == txIdle &&
+		!s.batchOpen && !s.copyIn.Load() && !s.copyOut && !s.unflushed
+}
+
+// release ends the lease unless the session sent more in the meantime. A
+// cancel request still being delivered to this backend is waited for
+// first, so that it cannot hit the next session's query.
+func (r *relay) release() bool {
+	s := r.s
+	s.mu.Lock()
+	for s.cancelling != nil {
+		ch := s.cancelling
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			r.b.MarkBroken()
+		}
+		s.mu.Lock()
+	}
+	if !s.releasableLocked() || s.lease != r.lease {
+		s.mu.Unlock()
+		return false
+	}
+	if s.cancelFailed {
+		r.b.MarkBroken()
+		s.cancelFailed = false
+	}
+	s.lease = nil
+	s.setState(sessionStateIdle)
+	s.mu.Unlock()
+	// Bytes after the final ReadyForQuery (an asynchronous notice, say)
+	// stay with the backend, which Release then destroys.
+	if r.r < r.w {
+		if r.w-r.r <= len(r.b.ReadBuf) {
+			r.b.Buffered = copy(r.b.ReadBuf, r.buf[r.r:r.w])
+		} else {
+			r.b.MarkBroken()
+		}
+	}
+	r.lease.Release()
+	return true
+}
+
+// fail handles a broken backend: the lease is destroyed and, unless the
+// client already left, the client gets a FATAL error and the session ends.
+func (r *relay) fail(err error) {
+	s := r.s
+	s.mu.Lock()
+	gone := s.clientGone
+	if s.lease == r.lease {
+		s.lease = nil
+	}
+	s.q.clear()
+	s.batchOpen, s.copyOut, s.serverSkip = false, false, false
+	s.copyIn.Store(false)
+	s.txStatus = txIdle
+	s.mu.Unlock()
+	r.lease.Destroy()
+	if gone || s.getState() >= sessionStateClosing {
+		return
+	}
+	s.logger().Warn("upstream connection failed", "upstream", r.b.Addr(), "error", err)
+	s.relayFailed.Store(true)
+	e := newFatal(CodeConnectionFailure, "pgwarp lost the connection to the upstream server %s", r.b.Addr()).
+		withDetail(err.Error())
+	_ = s.writeClient(appendErrorResponse(nil, e))
+	s.interruptRead()
+}
+
+// interruptRead makes the session goroutine's pending client read return.
+func (s *Session) interruptRead() { _ = s.raw.SetReadDeadline(time.Unix(1, 0)) }
+
+// noticeFromError re-encodes an ErrorResponse body as a WARNING
+// NoticeResponse with a prefix on its message.
+func noticeFromError(body []byte, prefix string) []byte {
+	out, at := beginMsg(nil, msgNoticeResponse)
+	for len(body) > 0 && body[0] != 0 {
+		f := body[0]
+		v, rest, ok := readCString(body[1:])
+		if !ok {
+			break
+		}
+		switch f {
+		case 'S', 'V':
+			v = "WARNING"
+		case 'C':
+			v = "01000"
+		case 'M':
+			v = prefix + v
+		}
+		out = append(out, f)
+		out = appendCString(out, v)
+		body = rest
+	}
+	out = append(out, 0)
+	return finishMsg(out, at)
+}
+
+// emitter assembles the relay's output: ranges of the read buffer passed
+// through unchanged (written without copying when contiguous) and
+// messages pgwarp adds.
+type emitter struct {
+	src        []byte
+	start, end int
+	buf        []byte
+}
+
+func (e *emitter) reset(src []byte) {
+	e.src, e.start, e.end = src, 0, 0
+	e.buf = e.buf[:0]
+	if cap(e.buf) > 1<<20 {
+		e.buf = nil
+	}
+}
+
+func (e *emitter) pass(a, b int) {
+	if e.end == a && e.end > e.start {
+		e.end = b
+		return
+	}
+	e.spill()
+	e.start, e.end = a, b
+}
+
+func (e *emitter) spill() {
+	if e.end > e.start {
+		e.buf = append(e.buf, e.src[e.start:e.end]...)
+	}
+	e.start, e.end = 0, 0
+}
+
+func (e *emitter) add(p []byte) {
+	e.spill()
+	e.buf = append(e.buf, p...)
+}
+
+// result returns the output; it aliases the read buffer when possible and
+// is valid until the buffer is compacted.
+func (e *emitter) result() []byte {
+	if len(e.buf) == 0 {
+		return e.src[e.start:e.end]
+	}
+	e.spill()
+	return e.buf
+}

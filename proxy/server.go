@@ -1,0 +1,338 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgwarp/pgwarp/pool"
+)
+
+// Server accepts PostgreSQL clients and serves each with a [Session]. It is
+// safe for concurrent use.
+type Server struct {
+	cfg    atomic.Pointer[Config]
+	log    *slog.Logger
+	secret []byte // keys mock SCRAM salts and remembered passwords
+
+	mu       sync.Mutex
+	ln       net.Listener
+	sessions map[uint64]*Session
+	byPID    map[uint32]*Session // cancel keys
+	perDB    map[string]int      // client count per database
+	pools    map[poolKey]*pool.Pool
+	creds    map[poolKey]*credential
+	closed   bool
+
+	nextID      atomic.Uint64
+	clients     atomic.Int64
+	cancelSlots chan struct{} // bounds concurrent cancel forwarding
+
+	shuttingDown atomic.Bool
+	wg           sync.WaitGroup // one per session goroutine
+	started      time.Time
+
+	stats serverStats
+}
+
+// serverStats are totals since start.
+type serverStats struct {
+	accepted       atomic.Int64
+	rejected       atomic.Int64
+	authFailures   atomic.Int64
+	cancelRequests atomic.Int64
+	queries        atomic.Int64
+	transactions   atomic.Int64
+	bytesIn        atomic.Int64
+	bytesOut       atomic.Int64
+}
+
+// poolKey identifies a pool: one per (database entry, upstream database,
+// upstream user).
+type poolKey struct {
+	db       string // configured name ("*" for the wildcard)
+	database string // upstream database
+	user     string // upstream user
+	params   string // session mode: hash of the client's startup parameters
+}
+
+// New returns a server for cfg. It does not listen until Serve or
+// ListenAndServe.
+func New(cfg Config) (*Server, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		log:         c.Logger,
+		secret:      make([]byte, 32),
+		sessions:    map[uint64]*Session{},
+		byPID:       map[uint32]*Session{},
+		perDB:       map[string]int{},
+		pools:       map[poolKey]*pool.Pool{},
+		creds:       map[poolKey]*credential{},
+		cancelSlots: make(chan struct{}, 64),
+		started:     time.Now(),
+	}
+	if _, err := rand.Read(s.secret); err != nil {
+		return nil, err
+	}
+	s.cfg.Store(c)
+	return s, nil
+}
+
+func (s *Server) config() *Config { return s.cfg.Load() }
+
+// ListenAndServe listens on Config.Listen and serves until Shutdown.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.config().Listen)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// Serve accepts connections on ln until Shutdown. It returns nil after a
+// Shutdown and the accept error otherwise.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.ln = ln
+	s.mu.Unlock()
+	var backoff time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if s.shuttingDown.Load() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "error", err, "in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		s.stats.accepted.Add(1)
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetNoDelay(true)
+			_ = tc.SetKeepAlive(true)
+		}
+		sess := s.newSession(conn)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			sess.run()
+		}()
+	}
+}
+
+// isTemporary reports whether an accept error is resource exhaustion
+// (EMFILE and friends) that deserves a retry.
+func isTemporary(err error) bool {
+	var te interface{ Temporary() bool }
+	return errors.As(err, &te) && te.Temporary()
+}
+
+// Addr returns the listening address, or nil before Serve.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+func (s *Server) newSession(conn net.Conn) *Session {
+	id := s.nextID.Add(1)
+	sess := newSession(s, id, conn)
+	s.mu.Lock()
+	s.sessions[id] = sess
+	s.mu.Unlock()
+	return sess
+}
+
+func (s *Server) removeSession(sess *Session) {
+	s.mu.Lock()
+	delete(s.sessions, sess.id)
+	if s.byPID[sess.keyPID] == sess {
+		delete(s.byPID, sess.keyPID)
+	}
+	if sess.counted != "" {
+		s.perDB[sess.counted]--
+		s.clients.Add(-1)
+	}
+	s.mu.Unlock()
+}
+
+// admit counts a client against the global and per-database caps.
+func (s *Server) admit(sess *Session, db *Database) *Error {
+	cfg := s.config()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cfg.MaxClientConnections > 0 && int(s.clients.Load()) >= cfg.MaxClientConnections {
+		return newFatal(CodeTooManyConnections, "sorry, too many clients already (max_client_connections %d)", cfg.MaxClientConnections)
+	}
+	if db != nil && db.MaxClientConnections > 0 && s.perDB[db.Name] >= db.MaxClientConnections {
+		return newFatal(CodeTooManyConnections, "sorry, too many clients already for database %q (max_client_connections %d)", db.Name, db.MaxClientConnections)
+	}
+	name := AdminDatabaseName
+	if db != nil {
+		name = db.Name
+	}
+	s.perDB[name]++
+	s.clients.Add(1)
+	sess.counted = name
+	return nil
+}
+
+// registerKey assigns the session its cancel key: the backend's real PID
+// when the session owns its backend, a unique synthetic one otherwise, and
+// always a secret of pgwarp's own.
+func (s *Server) registerKey(sess *Session, pid uint32) {
+	var b [8]byte
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		_, _ = rand.Read(b[:])
+		if pid == 0 {
+			// Synthetic PIDs stay positive int32 like real ones.
+			pid = binary.BigEndian.Uint32(b[:4])&0x3fffffff | 0x40000000
+		}
+		if other, taken := s.byPID[pid]; !taken || other == sess {
+			break
+		}
+		pid = 0
+	}
+	sess.keyPID = pid
+	sess.keySecret = binary.BigEndian.Uint32(b[4:])
+	s.byPID[pid] = sess
+}
+
+// sessionByKey finds the session a CancelRequest names.
+func (s *Server) sessionByKey(pid uint32, secret []byte) *Session {
+	s.mu.Lock()
+	sess := s.byPID[pid]
+	s.mu.Unlock()
+	if sess == nil || len(secret) != 4 || binary.BigEndian.Uint32(secret) != sess.keySecret {
+		return nil
+	}
+	return sess
+}
+
+// Shutdown stops accepting connections, lets transactions in flight finish
+// for up to the configured shutdown timeout (or until ctx ends), then ends
+// every session with 57P01 and closes the pools.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shuttingDown.Store(true)
+	s.mu.Lock()
+	s.closed = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.mu.Unlock()
+
+	deadline := time.Now().Add(s.config().ShutdownTimeout)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		remaining := 0
+		for _, sess := range s.snapshotSessions() {
+			if sess.idleForShutdown() {
+				sess.interrupt()
+			} else {
+				remaining++
+			}
+		}
+		if remaining == 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			deadline = time.Now()
+		case <-t.C:
+		}
+	}
+	for _, sess := range s.snapshotSessions() {
+		sess.interrupt()
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		err = errors.New("proxy: sessions did not end within 10s of shutdown")
+	}
+	s.mu.Lock()
+	pools := make([]*pool.Pool, 0, len(s.pools))
+	for _, p := range s.pools {
+		pools = append(pools, p)
+	}
+	s.mu.Unlock()
+	for _, p := range pools {
+		p.Close(5 * time.Second)
+	}
+	return err
+}
+
+func (s *Server) snapshotSessions() []*Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		out = append(out, sess)
+	}
+	return out
+}
+
+// Reload swaps in a new configuration. Sessions keep the database settings
+// they started with; new sessions, authentication, limits and pools created
+// from now on use the new one. Pools whose upstream changed are closed as
+// their backends become idle.
+func (s *Server) Reload(cfg Config) error {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return err
+	}
+	old := s.cfg.Swap(c)
+	s.log = c.Logger
+	s.mu.Lock()
+	var stale []*pool.Pool
+	for k, p := range s.pools {
+		oldDB, newDB := old.Databases[k.db], c.Databases[k.db]
+		if newDB == nil || oldDB == nil || !sameUpstream(oldDB, newDB) {
+			stale = append(stale, p)
+			delete(s.pools, k)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range stale {
+		go p.Close(c.ShutdownTimeout)
+	}
+	return nil
+}
+
+func sameUpstream(a, b *Database) bool {
+	return a.Upstream.Host == b.Upstream.Host && a.Upstream.Port == b.Upstream.Port &&
+		a.Upstream.Database == b.Upstream.Database && a.Upstream.User == b.Upstream.User &&
+		a.Upstream.Password == b.Upstream.Password && a.Mode == b.Mode && a.MaxSize == b.MaxSize &&
+		(a.Upstream.TLSConfig == nil) == (b.Upstream.TLSConfig == nil)
+}

@@ -1,0 +1,422 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgwarp/pgwarp/pool"
+)
+
+// sessionState is where a session is in its life. Transitions happen only in
+// setState, by the session goroutine.
+type sessionState int32
+
+const (
+	sessionStateStartup sessionState = iota // reading the startup packet, TLS
+	sessionStateAuth                        // authenticating the client
+	sessionStateIdle                        // ready, no backend leased
+	sessionStateActive                      // a backend is leased
+	sessionStateClosing                     // cleaning up its backend
+	sessionStateClosed
+)
+
+func (st sessionState) String() string {
+	switch st {
+	case sessionStateStartup:
+		return "startup"
+	case sessionStateAuth:
+		return "auth"
+	case sessionStateIdle:
+		return "idle"
+	case sessionStateActive:
+		return "active"
+	case sessionStateClosing:
+		return "closing"
+	case sessionStateClosed:
+		return "closed"
+	}
+	return fmt.Sprintf("sessionState(%d)", int32(st))
+}
+
+// AdminDatabaseName is the database name of the admin console.
+const AdminDatabaseName = "pgwarp"
+
+// Session serves one client connection.
+//
+// The session goroutine (run) owns the client connection's read side, the
+// startup, and the write side of the leased backend. The relay goroutine of
+// the current lease (see relay.go) owns the backend's read side. They share
+// the fields under mu; every write to the client happens under wmu, which
+// orders responses (lock order: wmu, then mu). Cancel requests reach the
+// session from other goroutines through cancel, which takes mu.
+type Session struct {
+	srv      *Server
+	id       uint64
+	conn     net.Conn // the client; *tls.Conn after SSLRequest
+	raw      net.Conn // the client's TCP or unix connection
+	rd       *msgReader
+	started  time.Time
+	state    atomic.Int32
+	remote   string
+	tls      bool
+	user     string
+	database string // what the client asked for
+	appName  atomic.Value
+	params   []startupParam // client startup parameters to pass upstream
+	db       *Database
+	mode     PoolMode
+	pool     *pool.Pool
+	admin    bool
+	counted  string // database name counted in Server.perDB
+
+	keyPID    uint32
+	keySecret uint32
+
+	// out collects messages for the backend until the client has nothing
+	// more buffered; owned by the session goroutine.
+	out []byte
+	// skipToSync: an error pgwarp raised itself in an extended-protocol
+	// batch; the client's messages are dropped until its Sync, as
+	// PostgreSQL does after an error.
+	skipToSync bool
+
+	wmu sync.Mutex // orders and serialises writes to the client
+
+	mu        sync.Mutex
+	lease     *pool.Lease
+	relayDone chan struct{} // closed when the current relay goroutine exits
+	q         expectQueue
+	txStatus  byte // of the last ReadyForQuery the client saw
+	batchOpen bool // extended-protocol messages sent since the last Sync
+	copyIn    atomic.Bool
+	// unflushed: the session has bytes for this lease not yet written;
+	// the lease must not be released under them.
+	unflushed bool
+	// kicked: the session interrupted the relay's read because the lease
+	// became releasable without a server message.
+	kicked     bool
+	copyOut    bool
+	pinned     bool          // the lease is kept between transactions
+	pinReason  string        // why (session mode, LISTEN, temp table…)
+	clientGone bool          // the relay discards output
+	serverSkip bool          // the server reported an error; it skips to Sync
+	cancelling chan struct{} // closed when the cancel being delivered is done
+	// cancelFailed: a cancel for this backend was not confirmed, so it must
+	// not serve anyone else.
+	cancelFailed bool
+	interrupts   atomic.Bool // set by Shutdown to end the session
+	relayFailed  atomic.Bool // the relay lost the backend and told the client
+
+	queries      atomic.Int64
+	transactions atomic.Int64
+}
+
+func newSession(srv *Server, id uint64, conn net.Conn) *Session {
+	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle}
+	s.remote = conn.RemoteAddr().String()
+	s.appName.Store("")
+	return s
+}
+
+func (s *Session) setState(st sessionState) { s.state.Store(int32(st)) }
+
+func (s *Session) getState() sessionState { return sessionState(s.state.Load()) }
+
+func (s *Session) logger() *slog.Logger {
+	return s.srv.log.With("session", s.id, "client", s.remote, "user", s.user, "database", s.database)
+}
+
+// run serves the session until the client leaves or the server shuts down.
+func (s *Session) run() {
+	defer s.srv.removeSession(s)
+	defer s.conn.Close()
+	if err := s.startup(); err != nil {
+		s.finishStartupError(err)
+		s.setState(sessionStateClosed)
+		return
+	}
+	var err error
+	if s.admin {
+		err = s.adminLoop()
+	} else {
+		err = s.loop()
+	}
+	s.end(err)
+}
+
+// finishStartupError reports a startup failure to the client and logs it.
+func (s *Session) finishStartupError(err error) {
+	if errors.Is(err, errQuietClose) {
+		return
+	}
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+	case isDisconnect(err):
+		return
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		e = newFatal(CodeProtocolViolation, "startup timeout: the client did not complete its startup within %s", s.srv.config().StartupTimeout)
+	default:
+		e = newFatal(CodeProtocolViolation, "%v", err)
+	}
+	if e.Code == CodeInvalidPassword || e.Code == CodeInvalidAuthSpec {
+		s.srv.stats.authFailures.Add(1)
+	}
+	s.srv.stats.rejected.Add(1)
+	s.logger().Info("connection rejected", "code", e.Code, "error", e.Message)
+	s.sendError(e)
+}
+
+// errQuietClose ends a connection without an error message (a cancel
+// request, say).
+var errQuietClose = errors.New("close quietly")
+
+func isDisconnect(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		strings.Contains(err.Error(), "connection reset by peer") || strings.Contains(err.Error(), "broken pipe")
+}
+
+// startup runs the connection's first phase: SSL/GSS negotiation or a
+// cancel request, the StartupMessage, authentication and the backend of a
+// session-mode client, ending with ReadyForQuery.
+func (s *Session) startup() error {
+	cfg := s.srv.config()
+	_ = s.conn.SetDeadline(time.Now().Add(cfg.StartupTimeout))
+	pkt, err := s.negotiate(cfg)
+	if err != nil {
+		return err
+	}
+	if pkt.major != protocolMajor3 {
+		return newFatal(CodeFeatureNotSupported, "unsupported frontend protocol %d.%d: server supports 3.0 to 3.0", pkt.major, pkt.minor)
+	}
+	if cfg.TLSRequired && !s.tls {
+		return newFatal(CodeInvalidAuthSpec, "pgwarp requires TLS (SSL) connections").
+			withHint("connect with sslmode=require (or stronger)")
+	}
+	if opts := pkt.protocolOptions(); pkt.minor > 0 || len(opts) > 0 {
+		if err := s.writeClient(appendNegotiateProtocolVersion(nil, opts)); err != nil {
+			return err
+		}
+	}
+	for _, kv := range pkt.params {
+		switch {
+		case kv.name == "user":
+			s.user = kv.value
+		case kv.name == "database":
+			s.database = kv.value
+		case kv.name == "replication":
+			if v := strings.ToLower(kv.value); v != "false" && v != "off" && v != "no" && v != "0" {
+				return newFatal(CodeFeatureNotSupported, "replication connections are not supported through pgwarp").
+					withHint("connect replication clients to the upstream server directly")
+			}
+		case strings.HasPrefix(kv.name, "_pq_."):
+		default:
+			if kv.name == "application_name" {
+				s.appName.Store(kv.value)
+			}
+			s.params = append(s.params, kv)
+		}
+	}
+	if s.user == "" {
+		return newFatal(CodeInvalidAuthSpec, "no PostgreSQL user name specified in startup packet")
+	}
+	if s.database == "" {
+		s.database = s.user
+	}
+	s.rd = newMsgReader(s.conn, 4096, cfg.MaxMessageBytes)
+	s.setState(sessionStateAuth)
+	if s.database == AdminDatabaseName {
+		return s.startAdmin(cfg)
+	}
+	db := resolveDatabase(cfg, s.database)
+	if db == nil {
+		return newFatal(CodeInvalidCatalogName, "database %q does not exist", s.database)
+	}
+	s.db, s.mode = db, db.Mode
+	if e := s.srv.admit(s, db); e != nil {
+		return e
+	}
+	b, err := s.authenticate(cfg)
+	if err != nil {
+		return err
+	}
+	return s.startBackend(cfg, b)
+}
+
+// negotiate reads packets until the StartupMessage, answering SSLRequest
+// and GSSENCRequest and handling a CancelRequest.
+func (s *Session) negotiate(cfg *Config) (*startupPacket, error) {
+	for {
+		pkt, err := readStartupPacket(s.conn)
+		if err != nil {
+			return nil, err
+		}
+		switch pkt.kind {
+		case startupKindMessage:
+			return pkt, nil
+		case startupKindCancel:
+			s.srv.forwardCancel(pkt.cancelPID, pkt.cancelSecret)
+			return nil, errQuietClose
+		case startupKindGSSENC:
+			if _, err := s.conn.Write([]byte{'N'}); err != nil {
+				return nil, err
+			}
+		case startupKindSSL:
+			if s.tls || cfg.TLS == nil {
+				if _, err := s.conn.Write([]byte{'N'}); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if _, err := s.conn.Write([]byte{'S'}); err != nil {
+				return nil, err
+			}
+			tc := tls.Server(s.conn, cfg.TLS)
+			if err := tc.Handshake(); err != nil {
+				return nil, fmt.Errorf("TLS handshake: %w", err)
+			}
+			s.conn, s.tls = tc, true
+		}
+	}
+}
+
+// resolveDatabase finds the entry for a database name, falling back to the
+// wildcard entry.
+func resolveDatabase(cfg *Config, name string) *Database {
+	if db, ok := cfg.Databases[name]; ok {
+		return db
+	}
+	return cfg.Databases["*"]
+}
+
+// upstreamDatabase is the database name to use upstream for this session.
+func (s *Session) upstreamDatabase() string {
+	if s.db.Name == "*" || s.db.Upstream.Database == "" {
+		return s.database
+	}
+	return s.db.Upstream.Database
+}
+
+// startBackend finishes the startup: in session mode it leases the
+// session's own backend (b, when authentication already dialled one), then
+// sends AuthenticationOk (unless sent), ParameterStatus, BackendKeyData and
+// ReadyForQuery.
+func (s *Session) startBackend(cfg *Config, b *pool.Backend) error {
+	p, err := s.srv.poolFor(s, b)
+	if err != nil {
+		return err
+	}
+	s.pool = p
+	var params map[string]string
+	var pid uint32
+	if s.mode == PoolSession {
+		lease, err := p.Acquire(context.Background())
+		if err != nil {
+			return s.backendError(err)
+		}
+		s.mu.Lock()
+		s.lease, s.pinned, s.pinReason = lease, true, "session mode"
+		s.mu.Unlock()
+		be := lease.Backend()
+		params, pid = be.Params, be.PID
+		s.mu.Lock()
+		s.startRelayLocked(lease)
+		s.mu.Unlock()
+	} else {
+		if params, err = s.srv.serverParams(p, s); err != nil {
+			return s.backendError(err)
+		}
+	}
+	s.srv.registerKey(s, pid)
+	var msg []byte
+	msg = appendAuth(msg, authOK, nil)
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		msg = appendParameterStatus(msg, k, params[k])
+	}
+	msg = appendBackendKeyData(msg, s.keyPID, s.keySecret)
+	msg = appendReadyForQuery(msg, txIdle)
+	_ = s.conn.SetDeadline(time.Time{})
+	s.setState(sessionStateIdle)
+	if s.mode == PoolSession {
+		s.setState(sessionStateActive)
+	}
+	s.logger().Info("connection opened", "mode", s.mode.String(), "tls", s.tls, "application_name", s.appName.Load())
+	return s.writeClient(msg)
+}
+
+// backendError turns a failure to get a backend into the client's error.
+func (s *Session) backendError(err error) *Error {
+	var de *pool.DialError
+	var te *pool.AcquireTimeoutError
+	switch {
+	case errors.As(err, &de) && de.PgErr != nil:
+		return fromPgError(de.PgErr, SeverityFatal)
+	case errors.As(err, &de):
+		return newFatal(CodeConnectionFailure, "pgwarp could not connect to the upstream server %s: %v", de.Server, de.Err).
+			withHint("check that the database server is running and accepting TCP/IP connections")
+	case errors.As(err, &te):
+		return newFatal(CodeTooManyConnections, "%s", te.Error()).
+			withHint("raise pool.max_size or acquire_timeout, or shorten transactions")
+	case errors.Is(err, pool.ErrClosed):
+		return newFatal(CodeAdminShutdown, "terminating connection due to administrator command")
+	}
+	return newFatal(CodeConnectionFailure, "pgwarp could not get an upstream connection: %v", err)
+}
+
+// writeClient writes b to the client in order with every other response.
+func (s *Session) writeClient(b []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_, err := s.conn.Write(b)
+	return err
+}
+
+// sendError is the one function that reports an error to the client. A
+// FATAL error is written and the caller ends the session. An ERROR is
+// followed by ReadyForQuery with the session's real transaction status —
+// at once for a simple query, or at the client's Sync when it interrupts an
+// extended-protocol batch (the messages in between are skipped, as
+// PostgreSQL does).
+func (s *Session) sendError(e *Error) {
+	msg := appendErrorResponse(nil, e)
+	if e.Fatal() || s.getState() < sessionStateIdle {
+		_ = s.writeClient(msg)
+		return
+	}
+	s.emit(msg)
+}
+
+// interrupt makes the session goroutine return from its client read, for
+// shutdown.
+func (s *Session) interrupt() {
+	s.interrupts.Store(true)
+	_ = s.raw.SetReadDeadline(time.Unix(1, 0))
+}
+
+// idleForShutdown reports whether the session may be closed without
+// breaking a transaction: nothing leased, or a session-mode backend idle.
+func (s *Session) idleForShutdown() bool {
+	st := s.getState()
+	if st < sessionStateIdle {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lease == nil || (s.q.empty() && s.txStatus == txIdle && !s.batchOpen && !s.copyIn.Load() && !s.copyOut)
+}
