@@ -21,7 +21,8 @@ type Options struct {
 
 	// Only restricts the scan to these referencing columns, written
 	// "table.column" or "schema.table.column". Empty means every documented
-	// relation.
+	// relation. With Only set, problems in other columns' comments are not
+	// reported.
 	Only []string
 
 	// OnChunk, if not nil, is called after each chunk with its counts, from
