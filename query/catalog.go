@@ -315,7 +315,7 @@ func (c *Catalog) analyse(rel *relation) {
 			}
 		}
 	}
-	if rel.kind == RelView {
+	if rel.kind == RelView && !systemSchema(rel.name.Schema) {
 		c.analyseDefinition(rel, rel.viewDef, true)
 	}
 	for _, def := range rel.policyDefs {
@@ -330,7 +330,9 @@ func (c *Catalog) analyseDefinition(rel *relation, def string, isView bool) {
 	lex(def, &sc, true, nil)
 	info := parse(def, sc.timeRelative)
 	if info.Err != nil || len(info.Statements) != 1 {
-		rel.uncacheable = "definition not understood"
+		if rel.uncacheable == "" {
+			rel.uncacheable = "definition not understood"
+		}
 		rel.volatility = VolatilityVolatile
 		rel.culprit = rel.name.String()
 		rel.mayWrite = true

@@ -14,6 +14,11 @@ const cursorOptHold = 0x0020
 // start offsets of the time-relative string constants the lexer found in
 // sql; each marks the statement that contains it.
 func parse(sql string, timeRelative []int) *Info {
+	if strings.IndexByte(sql, 0) >= 0 {
+		// pg_query reads a C string and would stop at the zero byte;
+		// PostgreSQL never receives one inside a query string.
+		return &Info{Err: &ParseError{Message: "query string contains a zero byte"}, valueSensitive: true, size: infoOverhead}
+	}
 	tree, err := pg_query.Parse(sql)
 	if err != nil {
 		info := &Info{Err: &ParseError{Message: err.Error()}, valueSensitive: true}

@@ -40,7 +40,9 @@ func ValueSensitive(info *Info) bool { return info.valueSensitive }
 
 // LiteralVariant returns sql with every literal replaced by another of the
 // same class (integer, other number, string, time-relative string,
-// national string, bit string), so that its memo key is unchanged.
+// national string, bit string), so that its memo key is unchanged. The
+// replacement is set off by spaces so that it cannot merge with an
+// adjacent token.
 func LiteralVariant(sql string) string {
 	l := lexer{src: sql}
 	var b []byte
@@ -71,7 +73,9 @@ func LiteralVariant(sql string) string {
 			continue
 		}
 		b = append(b, sql[last:t.start]...)
+		b = append(b, ' ')
 		b = append(b, repl...)
+		b = append(b, ' ')
 		last = t.end
 	}
 	b = append(b, sql[last:]...)

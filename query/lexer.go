@@ -446,6 +446,9 @@ func (l *lexer) operator(start int) token {
 	}
 	op := s[start:end]
 	n := len(op)
+	if n == 1 {
+		return token{kind: tokOp, start: start, end: end}
+	}
 	if k := strings.Index(op, "/*"); k >= 0 {
 		n = k
 	}
@@ -556,7 +559,12 @@ func isInteger(num string) bool {
 			return true
 		}
 	}
-	return strings.IndexAny(num, ".eE") < 0
+	for i := 0; i < len(num); i++ {
+		if c := num[i]; c == '.' || c == 'e' || c == 'E' {
+			return false
+		}
+	}
+	return true
 }
 
 // scan is the result of lexing a query string once.
@@ -579,45 +587,48 @@ type scan struct {
 // lex lexes sql into out. out.key is appended to (pass a reused buffer with
 // length zero); out.timeRelative is appended to only when collect is set.
 // out.text is a substring of sql when the comment-free text is one, and a
-// new string otherwise.
+// new string built in textBuf otherwise; lex returns textBuf for reuse.
 func lex(sql string, out *scan, collect bool, textBuf []byte) []byte {
 	l := lexer{src: sql}
 	key := out.key
 	text := textBuf[:0]
+	// While the input is in canonical form (tokens separated by nothing
+	// or by one space), the text is the substring sql[first:last] and the
+	// buffer stays empty; built turns on at the first deviation.
+	built := false
 	first, last := -1, -1   // start of the first and end of the last kept token
 	keyCut, textCut := 0, 0 // lengths of key and text up to the last non-semicolon token
-	canonical, canonicalCut := true, true
-	started := false
 	prevEnd := 0
 	for {
 		t, gap, ok := l.next()
 		if !ok {
 			break
 		}
-		if !started {
+		if first < 0 {
 			if t.kind == tokSemicolon {
-				prevEnd = t.end
 				continue
 			}
-			started = true
 			first = t.start
-		} else {
-			if gap {
+		} else if gap {
+			if !built && (t.start-prevEnd != 1 || sql[prevEnd] != ' ') {
+				built = true
+				text = append(text, sql[first:prevEnd]...)
+			}
+			if built {
 				text = append(text, ' ')
-				if t.start-prevEnd != 1 || sql[prevEnd] != ' ' {
-					canonical = false
-				}
 			}
 		}
-		text = append(text, sql[t.start:t.end]...)
+		if built {
+			text = append(text, sql[t.start:t.end]...)
+		}
 		switch t.kind {
 		case tokIdent:
-			for i := t.start; i < t.end; i++ {
-				c := sql[i]
-				if c >= 'A' && c <= 'Z' {
-					c += 'a' - 'A'
+			n := len(key)
+			key = append(key, sql[t.start:t.end]...)
+			for i := n; i < len(key); i++ {
+				if c := key[i]; c >= 'A' && c <= 'Z' {
+					key[i] = c + 'a' - 'A'
 				}
-				key = append(key, c)
 			}
 		case tokString:
 			if c := sql[t.start]; c == 'n' || c == 'N' {
@@ -650,19 +661,17 @@ func lex(sql string, out *scan, collect bool, textBuf []byte) []byte {
 		if t.kind != tokSemicolon {
 			last = t.end
 			keyCut, textCut = len(key), len(text)
-			canonicalCut = canonical
 		}
 	}
 	out.hint = l.hint
 	out.key = key[:keyCut]
-	text = text[:textCut]
 	switch {
 	case first < 0:
 		out.text = ""
-	case canonicalCut:
+	case !built || textCut == 0:
 		out.text = sql[first:last]
 	default:
-		out.text = string(text)
+		out.text = string(text[:textCut])
 	}
 	return text
 }

@@ -3,7 +3,6 @@ package query
 import (
 	"errors"
 	"hash/maphash"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -182,14 +181,7 @@ func (c *Classifier) hash(domain byte, key []byte) uint64 {
 func (c *Classifier) miss(sql string, sc *scan, bufs *lexBuffers, exact bool) *Info {
 	var full scan
 	lex(sql, &full, true, nil)
-	var info *Info
-	if strings.IndexByte(sql, 0) >= 0 {
-		// pg_query reads a C string and would stop at the NUL.
-		info = &Info{Err: &ParseError{Message: "query string contains a zero byte"}, valueSensitive: true}
-		info.size = infoOverhead
-	} else {
-		info = parse(sql, full.timeRelative)
-	}
+	info := parse(sql, full.timeRelative)
 	c.store(domainNormal, sc.key, info)
 	if info.valueSensitive || exact {
 		c.store(domainExact, bufs.exact, info)
