@@ -235,9 +235,9 @@ func (l *lexer) token() token {
 }
 
 // quotedString scans a string constant whose body starts at i (after the
-// opening quote). backslash selects the rules of E'…' strings. A closing quote followed by
-// whitespace containing a newline and another quote continues the string,
-// as SQL requires.
+// opening quote); backslash selects the rules of E'…' strings. A closing
+// quote followed by whitespace containing a newline and another quote
+// continues the string, as SQL requires.
 func (l *lexer) quotedString(start, i int, backslash bool) token {
 	s := l.src
 	continued := false
@@ -674,4 +674,42 @@ func lex(sql string, out *scan, collect bool, textBuf []byte) []byte {
 		out.text = string(text[:textCut])
 	}
 	return text
+}
+
+// LexerCompatible reports whether pgwarp's classification agrees with
+// PostgreSQL's reading of a session's statements, given the session's
+// standard_conforming_strings and client_encoding (both reported to the
+// client in ParameterStatus). Both pgwarp's lexer and the pg_query parser
+// assume standard_conforming_strings = on; with it off, a backslash escapes
+// a quote in '…' strings, and a statement pgwarp reads as one harmless
+// SELECT can carry a second, writing one. Likewise, in the client-only
+// encodings SJIS, BIG5, GBK, UHC, GB18030 and JOHAB a multi-byte character
+// may end in the byte of a backslash, which escapes the quote after it in
+// an E'…' string for pgwarp but not for the server, which converts the
+// encoding first. When LexerCompatible is false the proxy must not trust
+// any classification: no caching, invalidate everything after each write,
+// pin the session (or refuse the setting).
+func LexerCompatible(standardConformingStrings, clientEncoding string) bool {
+	switch strings.ToLower(strings.TrimSpace(standardConformingStrings)) {
+	case "on", "true", "yes", "1", "":
+	default:
+		return false
+	}
+	var canon []byte
+	for i := 0; i < len(clientEncoding); i++ {
+		c := clientEncoding[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			canon = append(canon, c)
+		case c >= 'A' && c <= 'Z':
+			canon = append(canon, c+'a'-'A')
+		}
+	}
+	switch string(canon) {
+	case "sjis", "shiftjis", "mskanji", "shiftjis2004", "win932", "windows932",
+		"big5", "win950", "windows950", "gbk", "win936", "windows936",
+		"uhc", "win949", "windows949", "gb18030", "johab":
+		return false
+	}
+	return true
 }

@@ -221,3 +221,28 @@ func TestTimeRelativeParameterValues(t *testing.T) {
 		}
 	}
 }
+
+func TestLexerCompatibleSessions(t *testing.T) {
+	tests := []struct {
+		scs, encoding string
+		want          bool
+	}{
+		{"on", "UTF8", true},
+		{"on", "LATIN1", true},
+		{"", "", true},
+		{"off", "UTF8", false},
+		{"on", "SJIS", false},
+		{"on", "Shift_JIS_2004", false},
+		{"on", "BIG5", false},
+		{"on", "gbk", false},
+		{"on", "WIN936", false},
+		{"on", "UHC", false},
+		{"on", "GB18030", false},
+		{"on", "EUC_JP", true},
+	}
+	for _, tt := range tests {
+		if got := query.LexerCompatible(tt.scs, tt.encoding); got != tt.want {
+			t.Errorf("LexerCompatible(%q, %q) = %v, want %v", tt.scs, tt.encoding, got, tt.want)
+		}
+	}
+}

@@ -225,3 +225,48 @@ func FuzzReadOnly(f *testing.F) {
 		r.check(t, sql)
 	})
 }
+
+// TestClassificationNeedsStandardConformingStrings shows why
+// LexerCompatible exists: with standard_conforming_strings off, a string
+// pgwarp reads as one harmless SELECT runs DDL, and the value PostgreSQL
+// reports for the setting makes LexerCompatible false.
+func TestClassificationNeedsStandardConformingStrings(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	conn, err := pgconn.Connect(ctx, fx.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	sql := `SELECT '\', ' ; CREATE TABLE smuggled (a int) ; SELECT 1 --'`
+	c, _ := query.NewClassifier(query.Config{})
+	if info := c.Classify(sql).Info; !info.ReadOnly() || len(info.Statements) != 1 {
+		t.Fatalf("pgwarp should read %q as one read-only SELECT: %s", sql, summarizeInfo(info))
+	}
+	for _, tt := range []struct {
+		setting    string
+		compatible bool
+		smuggled   string
+	}{
+		{"on", true, "0"},
+		{"off", false, "1"},
+	} {
+		if _, err := conn.Exec(ctx, "SET standard_conforming_strings = "+tt.setting).ReadAll(); err != nil {
+			t.Fatal(err)
+		}
+		reported := conn.ParameterStatus("standard_conforming_strings")
+		if got := query.LexerCompatible(reported, conn.ParameterStatus("client_encoding")); got != tt.compatible {
+			t.Errorf("LexerCompatible(%q, …) = %v, want %v", reported, got, tt.compatible)
+		}
+		if _, err := conn.Exec(ctx, sql).ReadAll(); err != nil {
+			t.Fatal(err)
+		}
+		res, err := conn.Exec(ctx, "SELECT count(*) FROM pg_class WHERE relname = 'smuggled'").ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(res[0].Rows[0][0]); got != tt.smuggled {
+			t.Errorf("standard_conforming_strings = %s: smuggled tables = %s, want %s", tt.setting, got, tt.smuggled)
+		}
+	}
+}
