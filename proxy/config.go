@@ -189,6 +189,13 @@ type Config struct {
 	// ShutdownTimeout bounds how long Shutdown waits for transactions in
 	// flight. Zero means 30s.
 	ShutdownTimeout time.Duration
+	// MaxPreparedStatements bounds the distinct prepared statements
+	// pgwarp tracks in transaction mode; zero means
+	// DefaultMaxPreparedStatements.
+	MaxPreparedStatements int
+	// MaxClientStatements bounds one client's named prepared statements;
+	// zero means DefaultMaxClientStatements.
+	MaxClientStatements int
 	// AdminUsers may use the admin console (database "pgwarp").
 	AdminUsers []string
 	// Logger receives connection and error logs. Nil means slog.Default().

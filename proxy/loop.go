@@ -71,8 +71,22 @@ func (s *Session) handle(typ byte, body []byte) error {
 		}
 		s.queries.Add(1)
 		s.srv.stats.queries.Add(1)
+		if s.renaming() {
+			// A simple query destroys the unnamed statement.
+			s.mu.Lock()
+			s.unnamed, s.unnamedOnBackend = nil, false
+			s.mu.Unlock()
+		}
 		return s.forward(expectQuery, typ, body)
-	case msgParse, msgBind, msgExecute, msgClose, msgDescribe, msgFunctionCall:
+	case msgParse, msgBind, msgClose, msgDescribe:
+		if s.skipToSync {
+			return nil
+		}
+		if s.renaming() {
+			return s.forwardExtended(typ, body)
+		}
+		return s.forward(kindOf(typ, body), typ, body)
+	case msgExecute, msgFunctionCall:
 		if s.skipToSync {
 			return nil
 		}
@@ -111,7 +125,6 @@ func (s *Session) forward(kind expectKind, typ byte, body []byte) error {
 		return s.leaseFailed(err, typ)
 	}
 	s.pushLocked(expectation{kind: kind})
-	s.unflushed = true
 	if typ != msgQuery && typ != msgFunctionCall {
 		s.batchOpen = true
 	}
@@ -152,7 +165,6 @@ func (s *Session) sync() error {
 	s.skipToSync = false
 	s.pushLocked(expectation{kind: expectSync})
 	s.batchOpen = false
-	s.unflushed = true
 	s.mu.Unlock()
 	s.out = appendMsg(s.out, msgSync, nil)
 	return nil
@@ -176,9 +188,13 @@ func (s *Session) reserveLocked() error {
 		return err
 	}
 	s.lease = lease
+	s.unnamedOnBackend = false
 	s.transactions.Add(1)
 	s.srv.stats.transactions.Add(1)
 	s.setState(sessionStateActive)
+	if s.mode == PoolTransaction {
+		s.syncSettingsLocked(lease.Backend())
+	}
 	s.startRelayLocked(lease)
 	return nil
 }
@@ -238,16 +254,15 @@ func (s *Session) flush() error {
 	// Messages without a response (CopyData, Flush) held the lease while
 	// unwritten; if it became releasable meanwhile, the relay, blocked on
 	// an idle backend, must be told.
+	// The deadline is set under mu: release clears a pending kick under
+	// mu too, so a kick can never outlive the lease it was meant for.
 	s.mu.Lock()
 	s.unflushed = false
-	kick := s.lease == lease && s.releasableLocked()
-	if kick {
+	if s.lease == lease && s.releasableLocked() {
 		s.kicked = true
-	}
-	s.mu.Unlock()
-	if kick {
 		_ = lease.Backend().Conn.SetReadDeadline(time.Unix(1, 0))
 	}
+	s.mu.Unlock()
 	return nil
 }
 
@@ -309,6 +324,7 @@ func (s *Session) end(err error) {
 		s.sendError(e)
 	}
 	s.releaseAtEnd()
+	s.releaseStatements()
 	s.setState(sessionStateClosed)
 	s.logger().Info("connection closed", "duration", time.Since(s.started).Round(time.Millisecond),
 		"queries", s.queries.Load(), "transactions", s.transactions.Load())

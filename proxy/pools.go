@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sort"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -133,30 +134,15 @@ func (srv *Server) newPool(s *Session, k poolKey) (*pool.Pool, error) {
 	})
 }
 
-// serverParams returns the ParameterStatus values a transaction-mode
-// client is told at startup: the server's own (server_version, encoding…)
-// from a pooled backend, with the client's startup settings over them.
-func (srv *Server) serverParams(p *pool.Pool, s *Session) (map[string]string, error) {
-	out := map[string]string{}
-	lease, err := p.Acquire(context.Background())
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range lease.Backend().Params {
-		out[k] = v
-	}
-	lease.Release()
-	for _, kv := range s.params {
-		if kv.name == "application_name" {
-			out[kv.name] = kv.value
-		}
-	}
-	return out, nil
-}
-
 // noteParameterStatusLocked records a ParameterStatus the client saw.
-func (s *Session) noteParameterStatusLocked(name, value string) {
+// A ParameterStatus answering the client's own statement is the client's
+// setting from now on (SET application_name, set_config(…), a rolled back
+// SET reverting); one answering pgwarp's own settings sync is not news.
+func (s *Session) noteParameterStatusLocked(name, value string, own bool) {
 	if name == "application_name" {
 		s.appName.Store(value)
+	}
+	if own && s.mode == PoolTransaction && s.settings != nil {
+		s.settings[strings.ToLower(name)] = value
 	}
 }

@@ -75,6 +75,9 @@ type expectation struct {
 	done func(ok bool)
 	// failed records that a simple query reported an error.
 	failed bool
+	// onParamDesc, if set, receives the parameter types of a
+	// Describe(statement) answer.
+	onParamDesc func(types []uint32)
 	// gotParamDesc records, for Describe(statement), that the
 	// ParameterDescription arrived.
 	gotParamDesc bool

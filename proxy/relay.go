@@ -211,7 +211,7 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 		if name, rest, ok := readCString(body); ok {
 			if value, _, ok := readCString(rest); ok {
 				r.b.Params[name] = value
-				s.noteParameterStatusLocked(name, value)
+				s.noteParameterStatusLocked(name, value, head != nil && !head.swallow)
 			}
 		}
 		if start >= 0 {
@@ -278,6 +278,11 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 		return r.expect(head, expectClose, typ, pass, true)
 	case msgParamDescription:
 		head.gotParamDesc = true
+		if head.onParamDesc != nil {
+			if types, err := decodeParamDescription(body); err == nil {
+				head.onParamDesc(types)
+			}
+		}
 		return r.expect(head, expectDescribeStmt, typ, pass, false)
 	case msgNoData:
 		if head.kind != expectDescribeStmt && head.kind != expectDescribePortal {
@@ -401,6 +406,11 @@ func (r *relay) release() bool {
 	if s.cancelFailed {
 		r.b.MarkBroken()
 		s.cancelFailed = false
+	}
+	if s.kicked {
+		// A kick meant for this lease must not reach the next holder.
+		s.kicked = false
+		_ = r.b.Conn.SetReadDeadline(time.Time{})
 	}
 	s.lease = nil
 	s.setState(sessionStateIdle)

@@ -28,6 +28,7 @@ type Server struct {
 	perDB    map[string]int      // client count per database
 	pools    map[poolKey]*pool.Pool
 	creds    map[poolKey]*credential
+	stmts    *stmtRegistry
 	closed   bool
 
 	nextID      atomic.Uint64
@@ -77,6 +78,7 @@ func New(cfg Config) (*Server, error) {
 		perDB:       map[string]int{},
 		pools:       map[poolKey]*pool.Pool{},
 		creds:       map[poolKey]*credential{},
+		stmts:       newStmtRegistry(),
 		cancelSlots: make(chan struct{}, 64),
 		started:     time.Now(),
 	}

@@ -74,6 +74,11 @@ type Session struct {
 	database string // what the client asked for
 	appName  atomic.Value
 	params   []startupParam // client startup parameters to pass upstream
+	// settings are the client's session settings (transaction mode): its
+	// startup parameters and what it SET since, applied to each backend
+	// it leases. Owned by the session goroutine; read by the relay under
+	// mu.
+	settings map[string]string
 	db       *Database
 	mode     PoolMode
 	pool     *pool.Pool
@@ -100,18 +105,26 @@ type Session struct {
 	txStatus  byte // of the last ReadyForQuery the client saw
 	batchOpen bool // extended-protocol messages sent since the last Sync
 	copyIn    atomic.Bool
-	// unflushed: the session has bytes for this lease not yet written;
-	// the lease must not be released under them.
+	// unflushed: the session holds bytes for this lease that expect no
+	// answer (CopyData, Flush) and are not yet written; the lease must not
+	// be released under them. Messages with an expectation need no such
+	// flag: the queued expectation itself keeps the lease.
 	unflushed bool
 	// kicked: the session interrupted the relay's read because the lease
 	// became releasable without a server message.
 	kicked     bool
 	copyOut    bool
-	pinned     bool          // the lease is kept between transactions
-	pinReason  string        // why (session mode, LISTEN, temp table…)
-	clientGone bool          // the relay discards output
-	serverSkip bool          // the server reported an error; it skips to Sync
-	cancelling chan struct{} // closed when the cancel being delivered is done
+	pinned     bool   // the lease is kept between transactions
+	pinReason  string // why (session mode, LISTEN, temp table…)
+	clientGone bool   // the relay discards output
+	serverSkip bool   // the server reported an error; it skips to Sync
+	// stmts maps the client's prepared statement names to the registry
+	// (transaction mode); unnamed is its unnamed statement and
+	// unnamedOnBackend says whether the current lease's backend has it.
+	stmts            map[string]*stmtDef
+	unnamed          *unnamedStmt
+	unnamedOnBackend bool
+	cancelling       chan struct{} // closed when the cancel being delivered is done
 	// cancelFailed: a cancel for this backend was not confirmed, so it must
 	// not serve anyone else.
 	cancelFailed bool
@@ -123,7 +136,7 @@ type Session struct {
 }
 
 func newSession(srv *Server, id uint64, conn net.Conn) *Session {
-	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle}
+	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*stmtDef{}}
 	s.remote = conn.RemoteAddr().String()
 	s.appName.Store("")
 	return s
@@ -160,6 +173,8 @@ func (s *Session) finishStartupError(err error) {
 	if errors.Is(err, errQuietClose) {
 		return
 	}
+	// The startup deadline may have passed; the error still gets out.
+	_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
 	var e *Error
 	switch {
 	case errors.As(err, &e):
@@ -233,6 +248,9 @@ func (s *Session) startup() error {
 	}
 	if s.database == "" {
 		s.database = s.user
+	}
+	if s.settings, err = startupSettings(s.params); err != nil {
+		return err
 	}
 	s.rd = newMsgReader(s.conn, 4096, cfg.MaxMessageBytes)
 	s.setState(sessionStateAuth)
@@ -334,9 +352,23 @@ func (s *Session) startBackend(cfg *Config, b *pool.Backend) error {
 		s.startRelayLocked(lease)
 		s.mu.Unlock()
 	} else {
-		if params, err = s.srv.serverParams(p, s); err != nil {
+		// Apply the client's settings on a pooled backend now, so that
+		// invalid ones fail the login as they would upstream, and report
+		// the server's parameters as they stand with them.
+		lease, err := p.Acquire(context.Background())
+		if err != nil {
 			return s.backendError(err)
 		}
+		be := lease.Backend()
+		if err := s.applySettingsNow(be); err != nil {
+			lease.Destroy()
+			return err
+		}
+		params = make(map[string]string, len(be.Params))
+		for k, v := range be.Params {
+			params[k] = v
+		}
+		lease.Release()
 	}
 	s.srv.registerKey(s, pid)
 	var msg []byte

@@ -30,6 +30,11 @@ func FindBinDir() (string, error) {
 		return "", fmt.Errorf("PGWARP_PG_BIN=%s holds no initdb and postgres: %w", d, ErrNoBinaries)
 	}
 	if p, err := exec.LookPath("initdb"); err == nil {
+		// Resolve symlinks (Debian's wrappers, /usr/local/bin links) so
+		// that the installation's lib and share directories are found.
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
 		if d := filepath.Dir(p); hasServer(d) {
 			return d, nil
 		}

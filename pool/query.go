@@ -1,0 +1,128 @@
+package pool
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// Result is the outcome of [Backend.Query]: rows in text format and the
+// command tags, one per statement.
+type Result struct {
+	Rows [][]*string
+	Tags []string
+}
+
+// Query runs sql with the simple protocol on a backend nobody else is
+// reading (pgwarp's own housekeeping: settings, resets, catalog loads) and
+// waits for ReadyForQuery. ParameterStatus messages update Params. A server
+// error is returned as *pgconn.PgError after the backend is idle again; any
+// other error leaves the backend broken. ctx bounds the whole exchange.
+func (b *Backend) Query(ctx context.Context, sql string) (*Result, error) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(30 * time.Second)
+	}
+	_ = b.Conn.SetDeadline(dl)
+	defer b.Conn.SetDeadline(time.Time{})
+	msg := []byte{'Q', 0, 0, 0, 0}
+	msg = append(append(msg, sql...), 0)
+	binary.BigEndian.PutUint32(msg[1:], uint32(len(msg)-1))
+	if _, err := b.Conn.Write(msg); err != nil {
+		b.broken = true
+		return nil, err
+	}
+	res := &Result{}
+	var pgErr *pgconn.PgError
+	for {
+		typ, body, err := b.readMessage()
+		if err != nil {
+			b.broken = true
+			return nil, err
+		}
+		switch typ {
+		case 'D':
+			var dr pgproto3.DataRow
+			if err := dr.Decode(body); err != nil {
+				b.broken = true
+				return nil, err
+			}
+			row := make([]*string, len(dr.Values))
+			for i, v := range dr.Values {
+				if v != nil {
+					s := string(v)
+					row[i] = &s
+				}
+			}
+			res.Rows = append(res.Rows, row)
+		case 'C':
+			var cc pgproto3.CommandComplete
+			_ = cc.Decode(body)
+			res.Tags = append(res.Tags, string(cc.CommandTag))
+		case 'E':
+			var er pgproto3.ErrorResponse
+			_ = er.Decode(body)
+			if pgErr == nil {
+				pgErr = pgconn.ErrorResponseToPgError(&er)
+			}
+		case 'S':
+			var ps pgproto3.ParameterStatus
+			if err := ps.Decode(body); err == nil {
+				b.Params[ps.Name] = ps.Value
+			}
+		case 'Z':
+			if len(body) == 1 {
+				b.TxStatus = body[0]
+			}
+			if pgErr != nil {
+				return res, pgErr
+			}
+			return res, nil
+		case 'G', 'H', 'W':
+			b.broken = true
+			return nil, errors.New("pgwarp housekeeping query started a COPY")
+		}
+	}
+}
+
+// readMessage reads one whole message through ReadBuf, keeping what
+// follows it buffered.
+func (b *Backend) readMessage() (byte, []byte, error) {
+	for {
+		if b.Buffered >= 5 {
+			n := int(int32(binary.BigEndian.Uint32(b.ReadBuf[1:])))
+			if n < 4 {
+				return 0, nil, fmt.Errorf("invalid message length %d", n)
+			}
+			if 1+n > len(b.ReadBuf) {
+				if 1+n > 64<<20 {
+					return 0, nil, fmt.Errorf("message of %d bytes", n)
+				}
+				nb := make([]byte, 1+n)
+				copy(nb, b.ReadBuf[:b.Buffered])
+				b.ReadBuf = nb
+			}
+			if b.Buffered >= 1+n {
+				typ := b.ReadBuf[0]
+				body := append([]byte(nil), b.ReadBuf[5:1+n]...)
+				b.Buffered = copy(b.ReadBuf, b.ReadBuf[1+n:b.Buffered])
+				if len(b.ReadBuf) > readBufSize && b.Buffered <= readBufSize {
+					nb := make([]byte, readBufSize)
+					b.Buffered = copy(nb, b.ReadBuf[:b.Buffered])
+					b.ReadBuf = nb
+				}
+				return typ, body, nil
+			}
+		}
+		k, err := b.Conn.Read(b.ReadBuf[b.Buffered:])
+		b.Buffered += k
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+}

@@ -1,0 +1,377 @@
+package proxy
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pgwarp/pgwarp/pool"
+)
+
+// Prepared statements in transaction mode (as PgBouncer ≥ 1.21 does):
+//
+//   - The server-wide registry gives each distinct (SQL text, parameter
+//     types) one internal name, "pgwarp_s<N>", from a counter, so two
+//     statements can never share a name.
+//   - Each session maps its client's statement names to registry entries.
+//   - Each backend remembers, in a bounded LRU (pool.StatementSet), which
+//     internal names are prepared on it.
+//
+// A client's Parse of a statement its current backend already has is
+// answered with a synthetic ParseComplete; a Bind or Describe of a statement
+// the backend lacks gets a Parse injected first, its answer swallowed. The
+// unnamed statement is remembered with the parameter types the server
+// reported, so a Bind that lands on another backend than its Parse (pgx's
+// describe-exec mode) runs the same statement with the same types.
+
+// DefaultMaxPreparedStatements bounds the registry; DefaultMaxClientStatements
+// bounds one client's named statements.
+const (
+	DefaultMaxPreparedStatements = 10000
+	DefaultMaxClientStatements   = 2000
+)
+
+// stmtDef is one registered statement. It is immutable except refs.
+type stmtDef struct {
+	name  string // internal name
+	query string
+	types []uint32
+	parse []byte // the Parse message under the internal name
+	refs  int    // client names mapped to it (under stmtRegistry.mu)
+}
+
+// stmtRegistry is the server-wide set of statements. It is safe for
+// concurrent use.
+type stmtRegistry struct {
+	mu     sync.Mutex
+	byKey  map[string]*stmtDef
+	nextID uint64
+}
+
+func newStmtRegistry() *stmtRegistry { return &stmtRegistry{byKey: map[string]*stmtDef{}} }
+
+func stmtKey(query string, types []uint32) string {
+	var b strings.Builder
+	b.Grow(len(query) + 1 + 11*len(types))
+	b.WriteString(query)
+	b.WriteByte(0)
+	for _, t := range types {
+		b.WriteString(strconv.FormatUint(uint64(t), 10))
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// acquire returns the statement for (query, types), registering it if new,
+// and counts one more reference. max bounds the registry.
+func (r *stmtRegistry) acquire(query string, types []uint32, max int) (*stmtDef, error) {
+	k := stmtKey(query, types)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if d := r.byKey[k]; d != nil {
+		d.refs++
+		return d, nil
+	}
+	if len(r.byKey) >= max {
+		// Forget statements no client refers to any more; backends that
+		// still have them prepared keep them until their LRU evicts them.
+		for key, d := range r.byKey {
+			if d.refs == 0 {
+				delete(r.byKey, key)
+			}
+		}
+		if len(r.byKey) >= max {
+			return nil, newError(CodeConfigurationLimitExcdd, "too many distinct prepared statements in use through pgwarp (max_prepared_statements %d)", max).
+				withHint("close prepared statements the application no longer needs, or raise max_prepared_statements")
+		}
+	}
+	r.nextID++
+	d := &stmtDef{name: "pgwarp_s" + strconv.FormatUint(r.nextID, 10), query: query, types: types, refs: 1}
+	d.parse = appendParse(nil, d.name, query, types)
+	r.byKey[k] = d
+	return d, nil
+}
+
+func (r *stmtRegistry) release(d *stmtDef) {
+	r.mu.Lock()
+	d.refs--
+	r.mu.Unlock()
+}
+
+// len returns the number of registered statements.
+func (r *stmtRegistry) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.byKey)
+}
+
+// unnamedStmt is what the client last parsed as the unnamed statement.
+type unnamedStmt struct {
+	query string
+	types []uint32
+}
+
+// renaming reports whether this session renames prepared statements.
+func (s *Session) renaming() bool { return s.mode == PoolTransaction }
+
+// forwardExtended handles Parse, Bind, Describe and Close of a renaming
+// session.
+func (s *Session) forwardExtended(typ byte, body []byte) error {
+	switch typ {
+	case msgParse:
+		m, err := decodeParse(body)
+		if err != nil {
+			return newFatal(CodeProtocolViolation, "invalid Parse message")
+		}
+		if m.name == "" {
+			return s.parseUnnamed(m, body)
+		}
+		return s.parseNamed(m)
+	case msgBind:
+		portal, name, rest, err := decodeBindNames(body)
+		if err != nil {
+			return newFatal(CodeProtocolViolation, "invalid Bind message")
+		}
+		if name == "" {
+			return s.forwardWithUnnamed(expectBind, typ, body)
+		}
+		d := s.statement(name)
+		if d == nil {
+			s.sendErrorFor(newError(CodeUndefinedPreparedStmt, "prepared statement %q does not exist", name), typ)
+			return nil
+		}
+		return s.forwardWithNamed(d, expectBind, appendBind(nil, portal, d.name, rest))
+	case msgDescribe:
+		kind, name, err := decodeTarget(body)
+		if err != nil {
+			return newFatal(CodeProtocolViolation, "invalid Describe message")
+		}
+		if kind == 'P' {
+			return s.forward(expectDescribePortal, typ, body)
+		}
+		if name == "" {
+			return s.forwardWithUnnamed(expectDescribeStmt, typ, body)
+		}
+		d := s.statement(name)
+		if d == nil {
+			s.sendErrorFor(newError(CodeUndefinedPreparedStmt, "prepared statement %q does not exist", name), typ)
+			return nil
+		}
+		return s.forwardWithNamed(d, expectDescribeStmt, appendTarget(nil, msgDescribe, 'S', d.name))
+	case msgClose:
+		kind, name, err := decodeTarget(body)
+		if err != nil {
+			return newFatal(CodeProtocolViolation, "invalid Close message")
+		}
+		if kind == 'P' || name == "" {
+			if kind == 'S' {
+				s.mu.Lock()
+				s.unnamed = nil
+				s.mu.Unlock()
+			}
+			return s.forward(expectClose, typ, body)
+		}
+		// The statement stays prepared on backends for other clients;
+		// closing a name that does not exist is not an error.
+		s.mu.Lock()
+		d := s.stmts[name]
+		delete(s.stmts, name)
+		if s.lease != nil {
+			s.batchOpen = true
+		}
+		s.mu.Unlock()
+		if d != nil {
+			s.srv.stmts.release(d)
+		}
+		s.emit(closeComplete)
+		return nil
+	}
+	panic("BUG: forwardExtended called for message type " + string(typ))
+}
+
+var (
+	parseComplete = []byte{msgParseComplete, 0, 0, 0, 4}
+	closeComplete = []byte{msgCloseComplete, 0, 0, 0, 4}
+)
+
+// statement returns the registry entry of a client's statement name.
+func (s *Session) statement(name string) *stmtDef {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stmts[name]
+}
+
+func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
+	u := &unnamedStmt{query: m.query, types: m.types}
+	s.mu.Lock()
+	s.unnamed = u
+	if err := s.reserveLocked(); err != nil {
+		s.mu.Unlock()
+		return s.leaseFailed(err, msgParse)
+	}
+	s.unnamedOnBackend = true
+	s.pushLocked(expectation{kind: expectParse, done: func(ok bool) {
+		if !ok && s.unnamed == u {
+			s.unnamed = nil
+		}
+	}})
+	s.batchOpen = true
+	s.mu.Unlock()
+	s.out = appendMsg(s.out, msgParse, body)
+	return nil
+}
+
+func (s *Session) parseNamed(m parseMsg) error {
+	s.mu.Lock()
+	exists, n := s.stmts[m.name] != nil, len(s.stmts)
+	s.mu.Unlock()
+	if exists {
+		s.sendErrorFor(newError(CodeDuplicatePreparedStmt, "prepared statement %q already exists", m.name), msgParse)
+		return nil
+	}
+	if n >= s.maxClientStatements() {
+		s.sendErrorFor(newError(CodeConfigurationLimitExcdd, "too many prepared statements on this connection (%d)", len(s.stmts)).
+			withHint("close (DEALLOCATE) prepared statements that are no longer needed"), msgParse)
+		return nil
+	}
+	d, err := s.srv.stmts.acquire(m.query, m.types, s.maxPreparedStatements())
+	if err != nil {
+		e, _ := asError(err)
+		s.sendErrorFor(e, msgParse)
+		return nil
+	}
+	name := m.name
+	s.mu.Lock()
+	s.stmts[name] = d
+	if err := s.reserveLocked(); err != nil {
+		delete(s.stmts, name)
+		s.mu.Unlock()
+		s.srv.stmts.release(d)
+		return s.leaseFailed(err, msgParse)
+	}
+	b := s.lease.Backend()
+	forget := func(ok bool) {
+		if !ok && s.stmts[name] == d {
+			delete(s.stmts, name)
+			s.srv.stmts.release(d)
+		}
+	}
+	if b.Statements.Has(d.name) {
+		s.batchOpen = true
+		if s.serverSkip {
+			// The server is skipping to Sync: PostgreSQL would not have
+			// parsed this either.
+			forget(false)
+		} else if s.q.empty() {
+			s.mu.Unlock()
+			s.emit(parseComplete)
+			return nil
+		} else {
+			s.q.push(expectation{kind: expectSynth, synth: parseComplete, done: forget})
+		}
+		s.mu.Unlock()
+		return nil
+	}
+	s.prepareOnBackendLocked(b, d, false, forget)
+	s.mu.Unlock()
+	return nil
+}
+
+// prepareOnBackendLocked sends d's Parse on the leased backend b; swallow
+// hides its answer from the client (an injected re-Parse). mu is held.
+func (s *Session) prepareOnBackendLocked(b *pool.Backend, d *stmtDef, swallow bool, done func(bool)) {
+	if evicted, ok := b.Statements.Add(d.name); ok {
+		s.out = appendTarget(s.out, msgClose, 'S', evicted)
+		s.pushLocked(expectation{kind: expectClose, swallow: true})
+	}
+	s.out = append(s.out, d.parse...)
+	s.pushLocked(expectation{kind: expectParse, swallow: swallow, done: func(ok bool) {
+		if !ok {
+			b.Statements.Remove(d.name)
+		}
+		if done != nil {
+			done(ok)
+		}
+	}})
+	s.batchOpen = true
+}
+
+// forwardWithNamed forwards a rewritten Bind or Describe of statement d,
+// preparing d on the backend first if it lacks it.
+func (s *Session) forwardWithNamed(d *stmtDef, kind expectKind, msg []byte) error {
+	s.mu.Lock()
+	if err := s.reserveLocked(); err != nil {
+		s.mu.Unlock()
+		return s.leaseFailed(err, msg[0])
+	}
+	if b := s.lease.Backend(); !b.Statements.Has(d.name) {
+		s.prepareOnBackendLocked(b, d, true, nil)
+	}
+	s.pushLocked(expectation{kind: kind})
+	s.batchOpen = true
+	s.mu.Unlock()
+	s.out = append(s.out, msg...)
+	return nil
+}
+
+// forwardWithUnnamed forwards a Bind or Describe of the unnamed statement,
+// re-parsing it first when it was parsed on another backend.
+func (s *Session) forwardWithUnnamed(kind expectKind, typ byte, body []byte) error {
+	s.mu.Lock()
+	if err := s.reserveLocked(); err != nil {
+		s.mu.Unlock()
+		return s.leaseFailed(err, typ)
+	}
+	if !s.unnamedOnBackend && s.unnamed != nil {
+		s.out = appendParse(s.out, "", s.unnamed.query, s.unnamed.types)
+		s.pushLocked(expectation{kind: expectParse, swallow: true})
+		s.unnamedOnBackend = true
+	}
+	e := expectation{kind: kind}
+	if kind == expectDescribeStmt && s.unnamed != nil {
+		// Remember the types the server inferred, so a re-Parse on
+		// another backend uses exactly them.
+		u := s.unnamed
+		e.onParamDesc = func(types []uint32) {
+			if s.unnamed == u {
+				u.types = types
+			}
+		}
+	}
+	s.pushLocked(e)
+	s.batchOpen = true
+	s.mu.Unlock()
+	s.out = appendMsg(s.out, typ, body)
+	return nil
+}
+
+func (s *Session) maxClientStatements() int {
+	if n := s.srv.config().MaxClientStatements; n > 0 {
+		return n
+	}
+	return DefaultMaxClientStatements
+}
+
+func (s *Session) maxPreparedStatements() int {
+	if n := s.srv.config().MaxPreparedStatements; n > 0 {
+		return n
+	}
+	return DefaultMaxPreparedStatements
+}
+
+// releaseStatements drops the session's references when it ends.
+func (s *Session) releaseStatements() {
+	s.mu.Lock()
+	defs := make([]*stmtDef, 0, len(s.stmts))
+	for name, d := range s.stmts {
+		defs = append(defs, d)
+		delete(s.stmts, name)
+	}
+	s.mu.Unlock()
+	for _, d := range defs {
+		s.srv.stmts.release(d)
+	}
+}
+
+func (d *stmtDef) String() string { return fmt.Sprintf("%s(%q)", d.name, d.query) }
