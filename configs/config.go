@@ -10,6 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pgwarp/pgwarp/policy"
+	"github.com/pgwarp/pgwarp/telemetry"
 )
 
 // Config is a whole pgwarp configuration, as loaded from pgwarp.yaml and
@@ -26,6 +29,14 @@ type Config struct {
 	// MaxClientConnections caps client connections across all databases;
 	// 0 means unlimited.
 	MaxClientConnections int
+
+	// MaxProcs is how many CPUs pgwarp's Go scheduler uses (GOMAXPROCS).
+	// 0 means half the machine's CPUs, at least one: pgwarp spends its
+	// time in system calls, and on a machine it shares with the database
+	// or the application, waking threads across CPUs costs more than it
+	// gains (measured in docs/benchmarks.md). The GOMAXPROCS environment
+	// variable, when set, wins.
+	MaxProcs int
 
 	// MaxMessageBytes caps the size of one protocol message from a client
 	// (COPY data excepted, which is streamed).
@@ -44,10 +55,10 @@ type Config struct {
 	Auth      Auth
 	Databases map[string]*Database
 
-	// Sections owned by other packages are decoded by their own files.
+	// Sections owned by other packages (see sections.go).
 	Cache     Cache
-	Policy    Policy
-	Telemetry Telemetry
+	Policy    policy.Config
+	Telemetry telemetry.Config
 	Orphans   Orphans
 
 	// Unset records which top-level settings came from defaults rather
@@ -58,12 +69,14 @@ type Config struct {
 
 // Admin configures the admin HTTP listener and the admin console.
 type Admin struct {
-	// HTTP is the host:port of /metrics, /healthz and /readyz; empty
-	// disables the listener.
+	// HTTP is the host:port of /metrics, /healthz and /readyz; "off" (or
+	// empty) disables the listener.
 	HTTP string
 	// TokenEnv names an environment variable holding a bearer token that
 	// the HTTP endpoints (except /healthz) require; empty means none.
 	TokenEnv string
+	// Token is the bearer token read from TokenEnv at load.
+	Token string `json:"-"`
 	// Pprof exposes /debug/pprof on the admin listener.
 	Pprof bool
 	// Users may connect to the admin console (database "pgwarp"); each
@@ -201,6 +214,7 @@ func Parse(file string, data []byte) (*Config, error) {
 			"listen":                 c.mark("listen", d.str(&c.Listen)),
 			"max_client_connections": d.integer(&c.MaxClientConnections, 0, 10_000_000),
 			"max_message_bytes":      d.size(&c.MaxMessageBytes),
+			"max_procs":              d.integer(&c.MaxProcs, 0, 4096),
 			"startup_timeout":        d.duration(&c.StartupTimeout),
 			"shutdown_timeout":       d.duration(&c.ShutdownTimeout),
 			"admin":                  func(n *yaml.Node, p string) { d.admin(n, p, &c.Admin) },
@@ -231,10 +245,17 @@ func (c *Config) mark(key string, f field) field {
 
 func (d *decoder) admin(n *yaml.Node, path string, a *Admin) {
 	d.mapping(n, path, map[string]field{
-		"http":      d.str(&a.HTTP),
-		"token_env": d.str(&a.TokenEnv),
-		"pprof":     d.boolean(&a.Pprof),
-		"users":     d.strings(&a.Users),
+		"http": d.str(&a.HTTP),
+		"token_env": func(n *yaml.Node, p string) {
+			d.str(&a.TokenEnv)(n, p)
+			if v, ok := os.LookupEnv(a.TokenEnv); !ok || v == "" {
+				d.errorf(n, p, "environment variable %s is not set", a.TokenEnv)
+			} else {
+				a.Token = v
+			}
+		},
+		"pprof": d.boolean(&a.Pprof),
+		"users": d.strings(&a.Users),
 	})
 }
 
@@ -387,7 +408,7 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		d.errorf(nil, "listen", "must be host:port, got %q", c.Listen)
 	}
-	if c.Admin.HTTP != "" {
+	if c.Admin.HTTP != "" && c.Admin.HTTP != "off" {
 		if _, _, err := net.SplitHostPort(c.Admin.HTTP); err != nil {
 			d.errorf(nil, "admin.http", "must be host:port (or empty to disable), got %q", c.Admin.HTTP)
 		}

@@ -1,28 +1,24 @@
 package configs
 
 import (
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pgwarp/pgwarp/cache"
+	"github.com/pgwarp/pgwarp/policy"
+	"github.com/pgwarp/pgwarp/telemetry"
 )
 
-// Cache is the cache: section. It is translated into the cache package's
-// configuration when the proxy is built.
+// The cache:, policy: and telemetry: sections decode straight into the
+// configuration types of the packages they configure; those packages set
+// the defaults of their zero fields and validate.
+
+// Cache is the cache: section: the cache package's configuration plus how
+// pgwarp invalidates it.
 type Cache struct {
-	// Enabled turns the result cache on.
-	Enabled bool
-	// MaxBytes bounds the memory of all entries together.
-	MaxBytes int64
-	// MaxEntryBytes bounds one result; larger results are not cached.
-	MaxEntryBytes int64
-	// Default is the rule for statements no other rule matches.
-	Default CacheRule
-	// MaxTTL caps every ttl, hints included.
-	MaxTTL time.Duration
-	// Databases turns caching off (or on) per database name.
-	Databases map[string]bool
-	// Rules override Default for tables or statement fingerprints.
-	Rules []CacheRule
+	cache.Config
 	// InvalidationChannel is the NOTIFY channel pgwarp instances use to
 	// tell each other about writes; empty disables cross-instance
 	// invalidation.
@@ -33,64 +29,51 @@ type Cache struct {
 	VolatileCallInvalidates string
 }
 
-// CacheRule sets TTLs for the statements it matches.
-type CacheRule struct {
-	Name                 string
-	Tables               []string
-	Fingerprints         []string
-	TTL                  time.Duration
-	StaleWhileRevalidate time.Duration
-	Disabled             bool
-	ttlSet, swrSet       bool
-}
-
-// TTLSet reports whether the rule sets ttl itself.
-func (r CacheRule) TTLSet() bool { return r.ttlSet }
-
-// SWRSet reports whether the rule sets stale_while_revalidate itself.
-func (r CacheRule) SWRSet() bool { return r.swrSet }
-
-// DefaultCache returns the cache defaults: on, 256 MiB, 8 MiB per entry,
-// Hyperdrive's 60 s ttl and 15 s stale_while_revalidate.
+// DefaultCache returns the cache defaults: on, the cache package's sizes
+// and Hyperdrive's lifetimes, cross-instance invalidation on.
 func DefaultCache() Cache {
-	return Cache{
-		Enabled:                 true,
-		MaxBytes:                256 << 20,
-		MaxEntryBytes:           8 << 20,
-		Default:                 CacheRule{Name: "default", TTL: 60 * time.Second, StaleWhileRevalidate: 15 * time.Second, ttlSet: true, swrSet: true},
-		MaxTTL:                  time.Hour,
-		InvalidationChannel:     "pgwarp_invalidate",
-		VolatileCallInvalidates: "database",
-	}
+	return Cache{InvalidationChannel: "pgwarp_invalidate", VolatileCallInvalidates: "database"}
 }
 
 func (d *decoder) cache(n *yaml.Node, path string, c *Cache) {
 	d.mapping(n, path, map[string]field{
-		"enabled":         d.boolean(&c.Enabled),
+		"enabled": func(n *yaml.Node, p string) {
+			on := true
+			d.boolean(&on)(n, p)
+			c.Disabled = !on
+		},
 		"max_bytes":       d.size(&c.MaxBytes),
 		"max_entry_bytes": d.size(&c.MaxEntryBytes),
 		"max_ttl":         d.duration(&c.MaxTTL),
-		"default": func(n *yaml.Node, p string) {
-			d.cacheRule(n, p, &c.Default, false)
-			c.Default.Name = "default"
-		},
+		"default":         func(n *yaml.Node, p string) { d.lifetime(n, p, &c.Default, nil) },
 		"databases": func(n *yaml.Node, p string) {
 			if n.Kind != yaml.MappingNode {
 				d.errorf(n, p, "must map database names to {enabled: true|false}")
 				return
 			}
-			c.Databases = map[string]bool{}
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				name := n.Content[i].Value
 				on := true
 				d.mapping(n.Content[i+1], join(p, name), map[string]field{"enabled": d.boolean(&on)})
-				c.Databases[name] = on
+				if !on {
+					c.DisabledDatabases = append(c.DisabledDatabases, name)
+				}
 			}
 		},
 		"rules": func(n *yaml.Node, p string) {
 			d.sequence(n, p, func(item *yaml.Node, p string) {
-				var r CacheRule
-				d.cacheRule(item, p, &r, true)
+				var r cache.Rule
+				var tables []string
+				d.lifetime(item, p, &r.Lifetime, map[string]field{
+					"name":         d.str(&r.Name),
+					"database":     d.str(&r.Database),
+					"tables":       d.strings(&tables),
+					"fingerprints": d.strings(&r.Fingerprints),
+					"disabled":     d.boolean(&r.Disabled),
+				})
+				for _, t := range tables {
+					r.Tables = append(r.Tables, TableID(t))
+				}
 				c.Rules = append(c.Rules, r)
 			})
 		},
@@ -103,150 +86,123 @@ func (d *decoder) cache(n *yaml.Node, path string, c *Cache) {
 	})
 }
 
-func (d *decoder) cacheRule(n *yaml.Node, path string, r *CacheRule, matchers bool) {
-	fields := map[string]field{
-		"ttl": func(n *yaml.Node, p string) {
-			r.ttlSet = true
-			d.duration(&r.TTL)(n, p)
-		},
-		"stale_while_revalidate": func(n *yaml.Node, p string) {
-			r.swrSet = true
-			d.duration(&r.StaleWhileRevalidate)(n, p)
-		},
-		"disabled": d.boolean(&r.Disabled),
+// TableID spells a table as cache rules and the proxy do: schema.table,
+// with "public." added when no schema is given.
+func TableID(name string) cache.TableID {
+	name = strings.TrimSpace(name)
+	if !strings.Contains(name, ".") {
+		name = "public." + name
 	}
-	if matchers {
-		fields["name"] = d.str(&r.Name)
-		fields["tables"] = d.strings(&r.Tables)
-		fields["fingerprints"] = d.strings(&r.Fingerprints)
+	return cache.TableID(name)
+}
+
+// lifetime decodes ttl and stale_while_revalidate, plus extra keys.
+func (d *decoder) lifetime(n *yaml.Node, path string, l *cache.Lifetime, extra map[string]field) {
+	fields := map[string]field{
+		"ttl": d.duration(&l.TTL),
+		"stale_while_revalidate": func(n *yaml.Node, p string) {
+			l.StaleWhileRevalidate = new(time.Duration)
+			d.duration(l.StaleWhileRevalidate)(n, p)
+		},
+	}
+	for k, f := range extra {
+		fields[k] = f
 	}
 	d.mapping(n, path, fields)
-	if matchers && len(r.Tables) == 0 && len(r.Fingerprints) == 0 {
-		d.errorf(n, path, "a rule needs tables or fingerprints to match")
+}
+
+// DefaultPolicy returns the zero policy configuration, which the policy
+// package reads as PlanetScale's limits, enforced.
+func DefaultPolicy() policy.Config { return policy.Config{} }
+
+func (d *decoder) policy(n *yaml.Node, path string, pol *policy.Config) {
+	fields := d.policySettings(&pol.Settings)
+	fields["overrides"] = func(n *yaml.Node, path string) {
+		d.sequence(n, path, func(item *yaml.Node, p string) {
+			var o policy.Override
+			f := d.policySettings(&o.Settings)
+			f["database"] = d.str(&o.Database)
+			f["user"] = d.str(&o.User)
+			d.mapping(item, p, f)
+			pol.Overrides = append(pol.Overrides, o)
+		})
 	}
+	d.mapping(n, path, fields)
 }
 
-// Policy is the policy: section (PlanetScale's limits). 0 means unlimited.
-type Policy struct {
-	Mode               string
-	MaxRowsPerQuery    int64
-	MaxRowsPerWrite    int64
-	MaxResultBytes     int64
-	TransactionTimeout time.Duration
-	StatementTimeout   time.Duration
-	Overrides          []PolicyOverride
-}
-
-// PolicyOverride changes limits for a database, a user, or both. Nil
-// fields inherit.
-type PolicyOverride struct {
-	Database           string
-	User               string
-	Mode               *string
-	MaxRowsPerQuery    *int64
-	MaxRowsPerWrite    *int64
-	MaxResultBytes     *int64
-	TransactionTimeout *time.Duration
-	StatementTimeout   *time.Duration
-}
-
-// DefaultPolicy returns PlanetScale's limits, enforced.
-func DefaultPolicy() Policy {
-	return Policy{
-		Mode:               "enforce",
-		MaxRowsPerQuery:    100_000,
-		MaxRowsPerWrite:    100_000,
-		MaxResultBytes:     64 << 20,
-		TransactionTimeout: 20 * time.Second,
-		StatementTimeout:   900 * time.Second,
+// policySettings returns the decoders of the settings an override can
+// change too; each sets its pointer only when present.
+func (d *decoder) policySettings(s *policy.Settings) map[string]field {
+	count := func(dst **int64, bytes bool) field {
+		return func(n *yaml.Node, p string) {
+			var v int64
+			if bytes {
+				d.size(&v)(n, p)
+			} else {
+				var i int
+				d.integer(&i, 0, 1<<62)(n, p)
+				v = int64(i)
+			}
+			*dst = &v
+		}
 	}
-}
-
-func (d *decoder) policy(n *yaml.Node, path string, pol *Policy) {
-	d.mapping(n, path, map[string]field{
-		"mode":                d.enum(&pol.Mode, "enforce", "warn", "off"),
-		"max_rows_per_query":  d.int64(&pol.MaxRowsPerQuery),
-		"max_rows_per_write":  d.int64(&pol.MaxRowsPerWrite),
-		"max_result_bytes":    d.size(&pol.MaxResultBytes),
-		"transaction_timeout": d.duration(&pol.TransactionTimeout),
-		"statement_timeout":   d.duration(&pol.StatementTimeout),
-		"overrides": func(n *yaml.Node, path string) {
-			d.sequence(n, path, func(item *yaml.Node, p string) {
-				var o PolicyOverride
-				d.mapping(item, p, map[string]field{
-					"database":           d.str(&o.Database),
-					"user":               d.str(&o.User),
-					"mode":               func(n *yaml.Node, p string) { o.Mode = new(string); d.enum(o.Mode, "enforce", "warn", "off")(n, p) },
-					"max_rows_per_query": func(n *yaml.Node, p string) { o.MaxRowsPerQuery = new(int64); d.int64(o.MaxRowsPerQuery)(n, p) },
-					"max_rows_per_write": func(n *yaml.Node, p string) { o.MaxRowsPerWrite = new(int64); d.int64(o.MaxRowsPerWrite)(n, p) },
-					"max_result_bytes":   func(n *yaml.Node, p string) { o.MaxResultBytes = new(int64); d.size(o.MaxResultBytes)(n, p) },
-					"transaction_timeout": func(n *yaml.Node, p string) {
-						o.TransactionTimeout = new(time.Duration)
-						d.duration(o.TransactionTimeout)(n, p)
-					},
-					"statement_timeout": func(n *yaml.Node, p string) {
-						o.StatementTimeout = new(time.Duration)
-						d.duration(o.StatementTimeout)(n, p)
-					},
-				})
-				if o.Database == "" && o.User == "" {
-					d.errorf(item, p, "an override needs database, user, or both")
-				}
-				pol.Overrides = append(pol.Overrides, o)
-			})
+	dur := func(dst **time.Duration) field {
+		return func(n *yaml.Node, p string) {
+			var v time.Duration
+			d.duration(&v)(n, p)
+			*dst = &v
+		}
+	}
+	return map[string]field{
+		"mode": func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			m, err := policy.ParseMode(v)
+			if err != nil {
+				d.errorf(n, p, "must be one of enforce, warn, off, got %q", v)
+				return
+			}
+			s.Mode = &m
 		},
-	})
-}
-
-func (d *decoder) int64(dst *int64) field {
-	return func(n *yaml.Node, path string) {
-		var i int
-		d.integer(&i, 0, 1<<62)(n, path)
-		*dst = int64(i)
+		"max_rows_per_query":  count(&s.MaxRowsPerQuery, false),
+		"max_rows_per_write":  count(&s.MaxRowsPerWrite, false),
+		"max_result_bytes":    count(&s.MaxResultBytes, true),
+		"transaction_timeout": dur(&s.TransactionTimeout),
+		"statement_timeout":   dur(&s.StatementTimeout),
 	}
 }
 
-// Telemetry is the telemetry: section.
-type Telemetry struct {
-	// Tracing exports spans over OTLP when true.
-	Tracing            bool
-	OTLPEndpoint       string
-	OTLPProtocol       string
-	ServiceName        string
-	SampleRatio        float64
-	RecordStatements   bool
-	LogFormat          string
-	LogLevel           string
-	SlowQueryThreshold time.Duration
-}
+// DefaultTelemetry returns the zero telemetry configuration (tracing off,
+// text logs at info), which the telemetry package completes.
+func DefaultTelemetry() telemetry.Config { return telemetry.Config{} }
 
-// DefaultTelemetry returns the telemetry defaults: tracing off until an
-// endpoint is wanted, text logs at info.
-func DefaultTelemetry() Telemetry {
-	return Telemetry{
-		OTLPEndpoint:       "127.0.0.1:4317",
-		OTLPProtocol:       "grpc",
-		ServiceName:        "pgwarp",
-		SampleRatio:        1.0,
-		LogFormat:          "text",
-		LogLevel:           "info",
-		SlowQueryThreshold: time.Second,
-	}
-}
-
-func (d *decoder) telemetry(n *yaml.Node, path string, t *Telemetry) {
+func (d *decoder) telemetry(n *yaml.Node, path string, t *telemetry.Config) {
 	d.mapping(n, path, map[string]field{
-		"tracing":              d.boolean(&t.Tracing),
-		"otlp_endpoint":        d.str(&t.OTLPEndpoint),
-		"otlp_protocol":        d.enum(&t.OTLPProtocol, "grpc", "http/protobuf"),
-		"service_name":         d.str(&t.ServiceName),
-		"sample_ratio":         d.float(&t.SampleRatio, 0, 1),
+		"enabled":       d.boolean(&t.Enabled),
+		"otlp_endpoint": d.str(&t.OTLPEndpoint),
+		"otlp_protocol": d.enum(&t.OTLPProtocol, "grpc", "http/protobuf"),
+		"service_name":  d.str(&t.ServiceName),
+		"sample_ratio": func(n *yaml.Node, p string) {
+			v := 1.0
+			d.float(&v, 0, 1)(n, p)
+			t.SampleRatio = &v
+		},
 		"record_statements":    d.boolean(&t.RecordStatements),
 		"slow_query_threshold": d.duration(&t.SlowQueryThreshold),
+		"batch": func(n *yaml.Node, p string) {
+			d.mapping(n, p, map[string]field{
+				"timeout":               d.duration(&t.Batch.Timeout),
+				"export_timeout":        d.duration(&t.Batch.ExportTimeout),
+				"max_queue_size":        d.integer(&t.Batch.MaxQueueSize, 0, 1<<24),
+				"max_export_batch_size": d.integer(&t.Batch.MaxExportBatchSize, 0, 1<<24),
+			})
+		},
 		"log": func(n *yaml.Node, p string) {
 			d.mapping(n, p, map[string]field{
-				"format": d.enum(&t.LogFormat, "text", "json"),
-				"level":  d.enum(&t.LogLevel, "debug", "info", "warn", "error"),
+				"format": d.enum(&t.Log.Format, "text", "json"),
+				"level":  d.enum(&t.Log.Level, "debug", "info", "warn", "error"),
 			})
 		},
 	})
@@ -268,19 +224,23 @@ func (d *decoder) orphans(n *yaml.Node, path string, o *Orphans) {
 	})
 }
 
+// validateSections runs the packages' own validation, naming the section.
 func (c *Config) validateSections(d *decoder) {
-	if c.Cache.MaxEntryBytes > c.Cache.MaxBytes {
-		d.errorf(nil, "cache.max_entry_bytes", "(%d) must not exceed cache.max_bytes (%d)", c.Cache.MaxEntryBytes, c.Cache.MaxBytes)
-	}
-	for i, r := range append([]CacheRule{c.Cache.Default}, c.Cache.Rules...) {
-		if c.Cache.MaxTTL > 0 && r.TTL > c.Cache.MaxTTL {
-			name := "cache.default"
-			if i > 0 {
-				name = "cache.rules"
+	add := func(section string, err error) {
+		if err == nil {
+			return
+		}
+		for _, e := range unwrapAll(err) {
+			msg := e.Error()
+			if !strings.HasPrefix(msg, section) {
+				msg = section + ": " + msg
 			}
-			d.errorf(nil, name, "ttl %s exceeds cache.max_ttl %s", r.TTL, c.Cache.MaxTTL)
+			d.errs = append(d.errs, &LoadError{File: c.File, Msg: msg})
 		}
 	}
+	add("cache", c.Cache.Config.Validate())
+	add("policy", c.Policy.Validate())
+	add("telemetry", c.Telemetry.Validate())
 	if c.Orphans.Interval > 0 {
 		if c.Orphans.Database == "" {
 			d.errorf(nil, "orphans.database", "is required when orphans.interval is set")
@@ -288,4 +248,16 @@ func (c *Config) validateSections(d *decoder) {
 			d.errorf(nil, "orphans.database", "%q is not one of databases", c.Orphans.Database)
 		}
 	}
+}
+
+// unwrapAll flattens errors.Join trees.
+func unwrapAll(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unwrapAll(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }

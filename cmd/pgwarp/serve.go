@@ -5,13 +5,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/pgwarp/pgwarp/configs"
 	"github.com/pgwarp/pgwarp/proxy"
+	"github.com/pgwarp/pgwarp/telemetry"
 )
 
 func init() {
@@ -27,6 +30,8 @@ type serveFlags struct {
 	poolSize  int
 	adminHTTP string
 	logLevel  string
+	pprof     bool
+	maxProcs  int
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -37,6 +42,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.poolSize, "pool-size", 0, "pool max_size of --upstream (default 20)")
 	fs.StringVar(&f.adminHTTP, "admin-http", "", "host:port of the metrics/health listener; 'off' disables it")
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error")
+	fs.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof on the admin listener")
+	fs.IntVar(&f.maxProcs, "max-procs", -1, "CPUs for the Go scheduler (0: half the CPUs; default from the file)")
 }
 
 // load reads the file (if any) and applies the flags.
@@ -58,8 +65,14 @@ func (f *serveFlags) load() (*configs.Config, error) {
 	} else if f.adminHTTP != "" {
 		c.Admin.HTTP = f.adminHTTP
 	}
+	if f.pprof {
+		c.Admin.Pprof = true
+	}
+	if f.maxProcs >= 0 {
+		c.MaxProcs = f.maxProcs
+	}
 	if f.logLevel != "" {
-		c.Telemetry.LogLevel = f.logLevel
+		c.Telemetry.Log.Level = f.logLevel
 	}
 	if f.upstream != "" {
 		up, err := configs.ParseUpstream(f.upstream)
@@ -115,7 +128,11 @@ func runServe(ctx context.Context, args []string) int {
 // serve runs the proxy until SIGINT/SIGTERM (or ctx ends), reloading the
 // file on SIGHUP. ready, if set, is called with the server once it listens.
 func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*proxy.Server)) error {
-	logger := newLogger(c)
+	logger, err := newLogger(c)
+	if err != nil {
+		return err
+	}
+	setMaxProcs(c.MaxProcs, logger)
 	pc, err := proxyConfig(c, logger)
 	if err != nil {
 		return err
@@ -124,6 +141,17 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 	if err != nil {
 		return err
 	}
+	metrics := telemetry.NewMetrics(telemetry.MetricsOptions{Version: version, Pools: srv.PoolStats})
+	adminHTTP := c.Admin.HTTP
+	if adminHTTP == "" {
+		adminHTTP = telemetry.AdminOff
+	}
+	admin, err := telemetry.ListenAdmin(telemetry.AdminConfig{HTTP: adminHTTP, Token: c.Admin.Token, Pprof: c.Admin.Pprof},
+		telemetry.AdminOptions{Metrics: metrics, Ready: srv.Readiness, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("admin listener %s: %w", adminHTTP, err)
+	}
+	defer admin.Shutdown(context.Background())
 	reload := func() error {
 		if f == nil || f.config == "" {
 			return errors.New("not started with --config")
@@ -132,7 +160,11 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 		if err != nil {
 			return err
 		}
-		npc, err := proxyConfig(nc, newLogger(nc))
+		nlogger, err := newLogger(nc)
+		if err != nil {
+			return err
+		}
+		npc, err := proxyConfig(nc, nlogger)
 		if err != nil {
 			return err
 		}
@@ -178,6 +210,19 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 			return shutdown(srv, logger)
 		}
 	}
+}
+
+// setMaxProcs applies max_procs unless GOMAXPROCS is set in the
+// environment.
+func setMaxProcs(n int, logger *slog.Logger) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	if n <= 0 {
+		n = max(1, runtime.NumCPU()/2)
+	}
+	runtime.GOMAXPROCS(n)
+	logger.Debug("scheduler CPUs", "max_procs", n, "cpus", runtime.NumCPU())
 }
 
 func shutdown(srv *proxy.Server, logger interface{ Info(string, ...any) }) error {

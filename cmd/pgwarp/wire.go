@@ -10,6 +10,7 @@ import (
 
 	"github.com/pgwarp/pgwarp/configs"
 	"github.com/pgwarp/pgwarp/proxy"
+	"github.com/pgwarp/pgwarp/telemetry"
 )
 
 // proxyConfig turns a loaded configuration into the proxy's.
@@ -109,19 +110,6 @@ func showConfigRows(c *configs.Config) [][3]string {
 }
 
 // newLogger builds the process logger from the telemetry section.
-func newLogger(c *configs.Config) *slog.Logger {
-	var lvl slog.Level
-	switch c.Telemetry.LogLevel {
-	case "debug":
-		lvl = slog.LevelDebug
-	case "warn":
-		lvl = slog.LevelWarn
-	case "error":
-		lvl = slog.LevelError
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	if c.Telemetry.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+func newLogger(c *configs.Config) (*slog.Logger, error) {
+	return telemetry.NewLogger(os.Stderr, c.Telemetry.Log)
 }
