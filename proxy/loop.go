@@ -1,12 +1,14 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"time"
 
 	"github.com/pgwarp/pgwarp/pool"
+	"github.com/pgwarp/pgwarp/query"
 )
 
 // errTerminate is returned by handle when the client sends Terminate.
@@ -71,13 +73,15 @@ func (s *Session) handle(typ byte, body []byte) error {
 		}
 		s.queries.Add(1)
 		s.srv.stats.queries.Add(1)
+		var info *query.Info
 		if s.renaming() {
+			info = s.classify(body)
 			// A simple query destroys the unnamed statement.
 			s.mu.Lock()
 			s.unnamed, s.unnamedOnBackend = nil, false
 			s.mu.Unlock()
 		}
-		return s.forward(expectQuery, typ, body)
+		return s.forwardInfo(expectQuery, typ, body, info)
 	case msgParse, msgBind, msgClose, msgDescribe:
 		if s.skipToSync {
 			return nil
@@ -86,11 +90,24 @@ func (s *Session) handle(typ byte, body []byte) error {
 			return s.forwardExtended(typ, body)
 		}
 		return s.forward(kindOf(typ, body), typ, body)
-	case msgExecute, msgFunctionCall:
+	case msgExecute:
 		if s.skipToSync {
 			return nil
 		}
-		return s.forward(kindOf(typ, body), typ, body)
+		var info *query.Info
+		if s.renaming() {
+			if portal, _, ok := readCString(body); ok {
+				s.mu.Lock()
+				info = s.portals[portal]
+				s.mu.Unlock()
+			}
+		}
+		return s.forwardInfo(expectExecute, typ, body, info)
+	case msgFunctionCall:
+		if s.skipToSync {
+			return nil
+		}
+		return s.forward(expectFunctionCall, typ, body)
 	}
 	return newFatal(CodeProtocolViolation, "invalid frontend message type %d", typ)
 }
@@ -119,12 +136,19 @@ func kindOf(typ byte, body []byte) expectKind {
 // forward queues a client message for the backend, leasing one first if
 // the session has none.
 func (s *Session) forward(kind expectKind, typ byte, body []byte) error {
+	return s.forwardInfo(kind, typ, body, nil)
+}
+
+// forwardInfo is forward for a message that runs statements classified as
+// info (nil when unknown or not needed).
+func (s *Session) forwardInfo(kind expectKind, typ byte, body []byte, info *query.Info) error {
 	s.mu.Lock()
 	if err := s.reserveLocked(); err != nil {
 		s.mu.Unlock()
 		return s.leaseFailed(err, typ)
 	}
-	s.pushLocked(expectation{kind: kind})
+	s.pinOnSendLocked(info)
+	s.pushLocked(expectation{kind: kind, info: info})
 	if typ != msgQuery && typ != msgFunctionCall {
 		s.batchOpen = true
 	}
@@ -135,6 +159,15 @@ func (s *Session) forward(kind expectKind, typ byte, body []byte) error {
 	s.mu.Unlock()
 	s.out = appendMsg(s.out, typ, body)
 	return nil
+}
+
+// classify classifies the statement text of a Query or Parse (the body up
+// to its terminating zero byte).
+func (s *Session) classify(text []byte) *query.Info {
+	if i := bytes.IndexByte(text, 0); i >= 0 {
+		text = text[:i]
+	}
+	return s.srv.classify.Classify(string(text)).Info
 }
 
 // pushLocked queues an expectation, unless the server is skipping messages

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/pgwarp/pgwarp/pool"
+	"github.com/pgwarp/pgwarp/query"
 )
 
 // Prepared statements in transaction mode (as PgBouncer ≥ 1.21 does):
@@ -37,8 +38,9 @@ type stmtDef struct {
 	name  string // internal name
 	query string
 	types []uint32
-	parse []byte // the Parse message under the internal name
-	refs  int    // client names mapped to it (under stmtRegistry.mu)
+	parse []byte      // the Parse message under the internal name
+	info  *query.Info // its classification
+	refs  int         // client names mapped to it (under stmtRegistry.mu)
 }
 
 // stmtRegistry is the server-wide set of statements. It is safe for
@@ -65,7 +67,7 @@ func stmtKey(query string, types []uint32) string {
 
 // acquire returns the statement for (query, types), registering it if new,
 // and counts one more reference. max bounds the registry.
-func (r *stmtRegistry) acquire(query string, types []uint32, max int) (*stmtDef, error) {
+func (r *stmtRegistry) acquire(query string, types []uint32, info *query.Info, max int) (*stmtDef, error) {
 	k := stmtKey(query, types)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -87,7 +89,7 @@ func (r *stmtRegistry) acquire(query string, types []uint32, max int) (*stmtDef,
 		}
 	}
 	r.nextID++
-	d := &stmtDef{name: "pgwarp_s" + strconv.FormatUint(r.nextID, 10), query: query, types: types, refs: 1}
+	d := &stmtDef{name: "pgwarp_s" + strconv.FormatUint(r.nextID, 10), query: query, types: types, info: info, refs: 1}
 	d.parse = appendParse(nil, d.name, query, types)
 	r.byKey[k] = d
 	return d, nil
@@ -110,6 +112,7 @@ func (r *stmtRegistry) len() int {
 type unnamedStmt struct {
 	query string
 	types []uint32
+	info  *query.Info
 }
 
 // renaming reports whether this session renames prepared statements.
@@ -134,6 +137,13 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			return newFatal(CodeProtocolViolation, "invalid Bind message")
 		}
 		if name == "" {
+			s.mu.Lock()
+			if s.unnamed != nil {
+				s.portals[portal] = s.unnamed.info
+			} else {
+				delete(s.portals, portal)
+			}
+			s.mu.Unlock()
 			return s.forwardWithUnnamed(expectBind, typ, body)
 		}
 		d := s.statement(name)
@@ -141,6 +151,9 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			s.sendErrorFor(newError(CodeUndefinedPreparedStmt, "prepared statement %q does not exist", name), typ)
 			return nil
 		}
+		s.mu.Lock()
+		s.portals[portal] = d.info
+		s.mu.Unlock()
 		return s.forwardWithNamed(d, expectBind, appendBind(nil, portal, d.name, rest))
 	case msgDescribe:
 		kind, name, err := decodeTarget(body)
@@ -203,7 +216,7 @@ func (s *Session) statement(name string) *stmtDef {
 }
 
 func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
-	u := &unnamedStmt{query: m.query, types: m.types}
+	u := &unnamedStmt{query: m.query, types: m.types, info: s.classify([]byte(m.query))}
 	s.mu.Lock()
 	s.unnamed = u
 	if err := s.reserveLocked(); err != nil {
@@ -235,7 +248,7 @@ func (s *Session) parseNamed(m parseMsg) error {
 			withHint("close (DEALLOCATE) prepared statements that are no longer needed"), msgParse)
 		return nil
 	}
-	d, err := s.srv.stmts.acquire(m.query, m.types, s.maxPreparedStatements())
+	d, err := s.srv.stmts.acquire(m.query, m.types, s.classify([]byte(m.query)), s.maxPreparedStatements())
 	if err != nil {
 		e, _ := asError(err)
 		s.sendErrorFor(e, msgParse)

@@ -1,6 +1,10 @@
 package proxy
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/pgwarp/pgwarp/query"
+)
 
 // expectKind is the kind of frontend message an expectation answers, which
 // decides the responses that complete it.
@@ -73,6 +77,11 @@ type expectation struct {
 	// expectation completes: ok is false when the server reported an
 	// error for it or skipped it after an earlier error.
 	done func(ok bool)
+	// info is the classification of the statements this message runs
+	// (Query, Execute); stmtIdx counts the CommandCompletes seen, to match
+	// each to its statement.
+	info    *query.Info
+	stmtIdx int
 	// failed records that a simple query reported an error.
 	failed bool
 	// onParamDesc, if set, receives the parameter types of a

@@ -243,6 +243,7 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 		}
 		s.txStatus = body[0]
 		r.b.TxStatus = body[0]
+		s.endTransactionLocked(body[0], r.b)
 		s.copyIn.Store(false)
 		s.copyOut = false
 		pass()
@@ -307,6 +308,13 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 		pass()
 	case msgCommandComplete, msgEmptyQuery:
 		pass()
+		if typ == msgCommandComplete {
+			s.noteCommandTagLocked(body)
+			if head.info != nil && head.stmtIdx < len(head.info.Statements) {
+				s.applyOnCompleteLocked(&head.info.Statements[head.stmtIdx], r.b)
+			}
+			head.stmtIdx++
+		}
 		switch head.kind {
 		case expectExecute:
 			r.complete(true)

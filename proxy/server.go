@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pgwarp/pgwarp/pool"
+	"github.com/pgwarp/pgwarp/query"
 )
 
 // Server accepts PostgreSQL clients and serves each with a [Session]. It is
@@ -29,6 +30,7 @@ type Server struct {
 	pools    map[poolKey]*pool.Pool
 	creds    map[poolKey]*credential
 	stmts    *stmtRegistry
+	classify *query.Classifier
 	closed   bool
 
 	nextID      atomic.Uint64
@@ -83,6 +85,9 @@ func New(cfg Config) (*Server, error) {
 		started:     time.Now(),
 	}
 	if _, err := rand.Read(s.secret); err != nil {
+		return nil, err
+	}
+	if s.classify, err = query.NewClassifier(query.Config{}); err != nil {
 		return nil, err
 	}
 	s.cfg.Store(c)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pgwarp/pgwarp/pool"
+	"github.com/pgwarp/pgwarp/query"
 )
 
 // sessionState is where a session is in its life. Transitions happen only in
@@ -124,7 +125,15 @@ type Session struct {
 	stmts            map[string]*stmtDef
 	unnamed          *unnamedStmt
 	unnamedOnBackend bool
-	cancelling       chan struct{} // closed when the cancel being delivered is done
+	// Transaction-mode session state (state.go), guarded by mu.
+	pins            pins
+	txSettings      []query.Effect         // settings changes of the open transaction
+	txError         bool                   // the open transaction reported an error
+	txRollbacks     int                    // ROLLBACK tags in the open transaction
+	txLastTag       string                 // the last CommandComplete tag
+	portals         map[string]*query.Info // what each open portal runs
+	startupSettings map[string]string      // settings from the startup packet
+	cancelling      chan struct{}          // closed when the cancel being delivered is done
 	// cancelFailed: a cancel for this backend was not confirmed, so it must
 	// not serve anyone else.
 	cancelFailed bool
@@ -136,7 +145,7 @@ type Session struct {
 }
 
 func newSession(srv *Server, id uint64, conn net.Conn) *Session {
-	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*stmtDef{}}
+	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*stmtDef{}, portals: map[string]*query.Info{}}
 	s.remote = conn.RemoteAddr().String()
 	s.appName.Store("")
 	return s
@@ -251,6 +260,10 @@ func (s *Session) startup() error {
 	}
 	if s.settings, err = startupSettings(s.params); err != nil {
 		return err
+	}
+	s.startupSettings = copySettings(s.settings)
+	if !query.LexerCompatible(s.settings["standard_conforming_strings"], s.settings["client_encoding"]) {
+		s.pins.forever = "standard_conforming_strings off or a client-only encoding (statements cannot be classified)"
 	}
 	s.rd = newMsgReader(s.conn, 4096, cfg.MaxMessageBytes)
 	s.setState(sessionStateAuth)
@@ -371,6 +384,9 @@ func (s *Session) startBackend(cfg *Config, b *pool.Backend) error {
 		lease.Release()
 	}
 	s.srv.registerKey(s, pid)
+	s.mu.Lock()
+	s.updatePinLocked()
+	s.mu.Unlock()
 	var msg []byte
 	msg = appendAuth(msg, authOK, nil)
 	names := make([]string, 0, len(params))
