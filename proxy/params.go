@@ -21,11 +21,13 @@ import (
 
 // startupSettings turns startup parameters into settings: every parameter
 // is one, and options="-c name=value …" is expanded as PostgreSQL does.
+//
+// PostgreSQL applies the options first and the other parameters after
+// them, so an explicit parameter wins over the same setting in options.
 func startupSettings(params []startupParam) (map[string]string, error) {
 	out := map[string]string{}
 	for _, kv := range params {
 		if kv.name != "options" {
-			out[strings.ToLower(kv.name)] = kv.value
 			continue
 		}
 		args := splitOptions(kv.value)
@@ -50,6 +52,11 @@ func startupSettings(params []startupParam) (map[string]string, error) {
 			out[strings.ToLower(strings.ReplaceAll(name, "-", "_"))] = value
 		}
 	}
+	for _, kv := range params {
+		if kv.name != "options" {
+			out[strings.ToLower(kv.name)] = kv.value
+		}
+	}
 	return out, nil
 }
 
@@ -62,10 +69,14 @@ func splitOptions(s string) []string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-			in = true
+		case c == '\\':
+			// A backslash escapes the next character; a trailing one
+			// escapes nothing and is dropped.
+			if i+1 < len(s) {
+				i++
+				cur.WriteByte(s[i])
+				in = true
+			}
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			if in {
 				out = append(out, cur.String())

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pgwarp/pgwarp/pool"
 	"github.com/pgwarp/pgwarp/query"
@@ -33,14 +34,45 @@ const (
 	DefaultMaxClientStatements   = 2000
 )
 
-// stmtDef is one registered statement. It is immutable except refs.
+// stmtDef is one registered statement. query, types and info are
+// immutable; the internal name changes when the statement is invalidated
+// (see invalidate), so every backend prepares it afresh.
 type stmtDef struct {
-	name  string // internal name
+	reg   *stmtRegistry
 	query string
 	types []uint32
-	parse []byte      // the Parse message under the internal name
 	info  *query.Info // its classification
 	refs  int         // client names mapped to it (under stmtRegistry.mu)
+	ver   atomic.Pointer[stmtVersion]
+}
+
+// stmtVersion is one internal name of a statement and its Parse message.
+type stmtVersion struct {
+	name  string
+	parse []byte
+}
+
+// current returns the statement's internal name and Parse message.
+func (d *stmtDef) current() *stmtVersion { return d.ver.Load() }
+
+// invalidate gives the statement a new internal name if stale is still its
+// current one. PostgreSQL raises "cached plan must not change result type"
+// when a schema change altered a prepared statement's result, and answers
+// Describe of it with the old description; a client that re-prepares (as
+// pgx does after that error) must get a statement prepared afresh, on
+// every backend.
+func (d *stmtDef) invalidate(stale string) {
+	cur := d.ver.Load()
+	if cur.name != stale {
+		return
+	}
+	d.ver.CompareAndSwap(cur, d.reg.newVersion(d.query, d.types))
+}
+
+// newVersion assigns a fresh internal name.
+func (r *stmtRegistry) newVersion(query string, types []uint32) *stmtVersion {
+	name := "pgwarp_s" + strconv.FormatUint(r.nextID.Add(1), 10)
+	return &stmtVersion{name: name, parse: appendParse(nil, name, query, types)}
 }
 
 // stmtRegistry is the server-wide set of statements. It is safe for
@@ -48,7 +80,7 @@ type stmtDef struct {
 type stmtRegistry struct {
 	mu     sync.Mutex
 	byKey  map[string]*stmtDef
-	nextID uint64
+	nextID atomic.Uint64
 }
 
 func newStmtRegistry() *stmtRegistry { return &stmtRegistry{byKey: map[string]*stmtDef{}} }
@@ -88,9 +120,8 @@ func (r *stmtRegistry) acquire(query string, types []uint32, info *query.Info, m
 				withHint("close prepared statements the application no longer needs, or raise max_prepared_statements")
 		}
 	}
-	r.nextID++
-	d := &stmtDef{name: "pgwarp_s" + strconv.FormatUint(r.nextID, 10), query: query, types: types, info: info, refs: 1}
-	d.parse = appendParse(nil, d.name, query, types)
+	d := &stmtDef{reg: r, query: query, types: types, info: info, refs: 1}
+	d.ver.Store(r.newVersion(query, types))
 	r.byKey[k] = d
 	return d, nil
 }
@@ -146,15 +177,15 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			s.mu.Unlock()
 			return s.forwardWithUnnamed(expectBind, typ, body)
 		}
-		d := s.statement(name)
-		if d == nil {
-			s.sendErrorFor(newError(CodeUndefinedPreparedStmt, "prepared statement %q does not exist", name), typ)
+		d, serr := s.statement(name)
+		if serr != nil {
+			s.sendErrorFor(serr, typ)
 			return nil
 		}
 		s.mu.Lock()
 		s.portals[portal] = d.info
 		s.mu.Unlock()
-		return s.forwardWithNamed(d, expectBind, appendBind(nil, portal, d.name, rest))
+		return s.forwardWithNamed(d, expectBind, func(name string) []byte { return appendBind(nil, portal, name, rest) })
 	case msgDescribe:
 		kind, name, err := decodeTarget(body)
 		if err != nil {
@@ -166,12 +197,12 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		if name == "" {
 			return s.forwardWithUnnamed(expectDescribeStmt, typ, body)
 		}
-		d := s.statement(name)
-		if d == nil {
-			s.sendErrorFor(newError(CodeUndefinedPreparedStmt, "prepared statement %q does not exist", name), typ)
+		d, serr := s.statement(name)
+		if serr != nil {
+			s.sendErrorFor(serr, typ)
 			return nil
 		}
-		return s.forwardWithNamed(d, expectDescribeStmt, appendTarget(nil, msgDescribe, 'S', d.name))
+		return s.forwardWithNamed(d, expectDescribeStmt, func(name string) []byte { return appendTarget(nil, msgDescribe, 'S', name) })
 	case msgClose:
 		kind, name, err := decodeTarget(body)
 		if err != nil {
@@ -188,7 +219,10 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		// The statement stays prepared on backends for other clients;
 		// closing a name that does not exist is not an error.
 		s.mu.Lock()
-		d := s.stmts[name]
+		var d *stmtDef
+		if cs := s.stmts[name]; cs != nil {
+			d = cs.def
+		}
 		delete(s.stmts, name)
 		if s.lease != nil {
 			s.batchOpen = true
@@ -208,11 +242,30 @@ var (
 	closeComplete = []byte{msgCloseComplete, 0, 0, 0, 4}
 )
 
-// statement returns the registry entry of a client's statement name.
-func (s *Session) statement(name string) *stmtDef {
+// clientStmt is one of the client's statement names: the registry entry and
+// the version (internal name) the client prepared and described.
+type clientStmt struct {
+	def *stmtDef
+	ver *stmtVersion
+}
+
+// statement returns the registry entry of a client's statement name. When
+// the statement was re-prepared after a schema change since this client
+// prepared it, the client is told once, as PostgreSQL itself would, that
+// the cached plan changed result type, so that its driver describes the
+// statement again.
+func (s *Session) statement(name string) (*stmtDef, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stmts[name]
+	cs := s.stmts[name]
+	if cs == nil {
+		return nil, newError(CodeUndefinedPreparedStmt, "prepared statement %q does not exist", name)
+	}
+	if cur := cs.def.current(); cs.ver != cur {
+		cs.ver = cur
+		return nil, newError(CodeFeatureNotSupported, "cached plan must not change result type")
+	}
+	return cs.def, nil
 }
 
 func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
@@ -237,7 +290,8 @@ func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
 
 func (s *Session) parseNamed(m parseMsg) error {
 	s.mu.Lock()
-	exists, n := s.stmts[m.name] != nil, len(s.stmts)
+	_, exists := s.stmts[m.name]
+	n := len(s.stmts)
 	s.mu.Unlock()
 	if exists {
 		s.sendErrorFor(newError(CodeDuplicatePreparedStmt, "prepared statement %q already exists", m.name), msgParse)
@@ -256,7 +310,8 @@ func (s *Session) parseNamed(m parseMsg) error {
 	}
 	name := m.name
 	s.mu.Lock()
-	s.stmts[name] = d
+	cs := &clientStmt{def: d, ver: d.current()}
+	s.stmts[name] = cs
 	if err := s.reserveLocked(); err != nil {
 		delete(s.stmts, name)
 		s.mu.Unlock()
@@ -265,12 +320,12 @@ func (s *Session) parseNamed(m parseMsg) error {
 	}
 	b := s.lease.Backend()
 	forget := func(ok bool) {
-		if !ok && s.stmts[name] == d {
+		if !ok && s.stmts[name] == cs {
 			delete(s.stmts, name)
 			s.srv.stmts.release(d)
 		}
 	}
-	if b.Statements.Has(d.name) {
+	if b.Statements.Has(d.current().name) {
 		s.batchOpen = true
 		if s.serverSkip {
 			// The server is skipping to Sync: PostgreSQL would not have
@@ -294,14 +349,15 @@ func (s *Session) parseNamed(m parseMsg) error {
 // prepareOnBackendLocked sends d's Parse on the leased backend b; swallow
 // hides its answer from the client (an injected re-Parse). mu is held.
 func (s *Session) prepareOnBackendLocked(b *pool.Backend, d *stmtDef, swallow bool, done func(bool)) {
-	if evicted, ok := b.Statements.Add(d.name); ok {
+	v := d.current()
+	if evicted, ok := b.Statements.Add(v.name); ok {
 		s.out = appendTarget(s.out, msgClose, 'S', evicted)
 		s.pushLocked(expectation{kind: expectClose, swallow: true})
 	}
-	s.out = append(s.out, d.parse...)
+	s.out = append(s.out, v.parse...)
 	s.pushLocked(expectation{kind: expectParse, swallow: swallow, done: func(ok bool) {
 		if !ok {
-			b.Statements.Remove(d.name)
+			b.Statements.Remove(v.name)
 		}
 		if done != nil {
 			done(ok)
@@ -310,21 +366,28 @@ func (s *Session) prepareOnBackendLocked(b *pool.Backend, d *stmtDef, swallow bo
 	s.batchOpen = true
 }
 
-// forwardWithNamed forwards a rewritten Bind or Describe of statement d,
-// preparing d on the backend first if it lacks it.
-func (s *Session) forwardWithNamed(d *stmtDef, kind expectKind, msg []byte) error {
+// forwardWithNamed forwards a Bind or Describe of statement d, built under
+// d's current internal name, preparing d on the backend first if it lacks
+// it.
+func (s *Session) forwardWithNamed(d *stmtDef, kind expectKind, build func(name string) []byte) error {
 	s.mu.Lock()
 	if err := s.reserveLocked(); err != nil {
 		s.mu.Unlock()
-		return s.leaseFailed(err, msg[0])
+		typ := byte(msgBind)
+		if kind == expectDescribeStmt {
+			typ = msgDescribe
+		}
+		return s.leaseFailed(err, typ)
 	}
-	if b := s.lease.Backend(); !b.Statements.Has(d.name) {
+	v := d.current()
+	b := s.lease.Backend()
+	if !b.Statements.Has(v.name) {
 		s.prepareOnBackendLocked(b, d, true, nil)
 	}
-	s.pushLocked(expectation{kind: kind})
+	s.pushLocked(expectation{kind: kind, stmt: d, stmtVer: v.name})
 	s.batchOpen = true
 	s.mu.Unlock()
-	s.out = append(s.out, msg...)
+	s.out = append(s.out, build(v.name)...)
 	return nil
 }
 
@@ -377,8 +440,8 @@ func (s *Session) maxPreparedStatements() int {
 func (s *Session) releaseStatements() {
 	s.mu.Lock()
 	defs := make([]*stmtDef, 0, len(s.stmts))
-	for name, d := range s.stmts {
-		defs = append(defs, d)
+	for name, cs := range s.stmts {
+		defs = append(defs, cs.def)
 		delete(s.stmts, name)
 	}
 	s.mu.Unlock()
@@ -387,4 +450,4 @@ func (s *Session) releaseStatements() {
 	}
 }
 
-func (d *stmtDef) String() string { return fmt.Sprintf("%s(%q)", d.name, d.query) }
+func (d *stmtDef) String() string { return fmt.Sprintf("%s(%q)", d.current().name, d.query) }

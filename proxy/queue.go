@@ -82,6 +82,10 @@ type expectation struct {
 	// each to its statement.
 	info    *query.Info
 	stmtIdx int
+	// stmt and stmtVer name the renamed statement a Bind or Describe
+	// used, so that a stale plan can invalidate it.
+	stmt    *stmtDef
+	stmtVer string
 	// failed records that a simple query reported an error.
 	failed bool
 	// onParamDesc, if set, receives the parameter types of a

@@ -262,6 +262,10 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 			head.failed = true
 			return nil
 		}
+		if head.stmt != nil && isStalePlanError(body) {
+			head.stmt.invalidate(head.stmtVer)
+			r.b.Statements.Remove(head.stmtVer)
+		}
 		// The extended-protocol message failed: the server now skips
 		// everything up to Sync.
 		r.complete(false)
@@ -341,6 +345,13 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 		return fmt.Errorf("upstream sent an unexpected %q message (answering %s)", typ, head.kind)
 	}
 	return nil
+}
+
+// isStalePlanError reports PostgreSQL's "cached plan must not change result
+// type" (0A000), raised for a prepared statement after a schema change.
+func isStalePlanError(body []byte) bool {
+	_, code, msg := parseErrorFields(body)
+	return code == CodeFeatureNotSupported && msg == "cached plan must not change result type"
 }
 
 // expect checks that the head expectation is of kind k, passes the message

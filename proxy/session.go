@@ -122,7 +122,7 @@ type Session struct {
 	// stmts maps the client's prepared statement names to the registry
 	// (transaction mode); unnamed is its unnamed statement and
 	// unnamedOnBackend says whether the current lease's backend has it.
-	stmts            map[string]*stmtDef
+	stmts            map[string]*clientStmt
 	unnamed          *unnamedStmt
 	unnamedOnBackend bool
 	// Transaction-mode session state (state.go), guarded by mu.
@@ -145,7 +145,7 @@ type Session struct {
 }
 
 func newSession(srv *Server, id uint64, conn net.Conn) *Session {
-	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*stmtDef{}, portals: map[string]*query.Info{}}
+	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}}
 	s.remote = conn.RemoteAddr().String()
 	s.appName.Store("")
 	return s

@@ -202,8 +202,8 @@ func (s *Session) applyOnCompleteLocked(st *query.Statement, b *pool.Backend) {
 // forgetClientStatementsLocked drops the client's statement names after a
 // DEALLOCATE ALL or DISCARD ALL removed them upstream. mu is held.
 func (s *Session) forgetClientStatementsLocked() {
-	for name, d := range s.stmts {
-		s.srv.stmts.release(d)
+	for name, cs := range s.stmts {
+		s.srv.stmts.release(cs.def)
 		delete(s.stmts, name)
 	}
 	s.unnamed = nil

@@ -33,7 +33,7 @@ func setting(t *testing.T, conn *pgx.Conn, name string) string {
 	return v
 }
 
-func exec(t *testing.T, conn *pgx.Conn, sql string, args ...any) {
+func mustExec(t *testing.T, conn *pgx.Conn, sql string, args ...any) {
 	t.Helper()
 	if _, err := conn.Exec(context.Background(), sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
@@ -44,10 +44,10 @@ func TestOneClientsSettingsNeverReachAnother(t *testing.T) {
 	p, db := sharedBackend(t, 1)
 	a := connect(t, p, db, "application_name", "client-a")
 	b := connect(t, p, db, "application_name", "client-b")
-	exec(t, a, "SET search_path = a_schema, public")
-	exec(t, a, "SET TimeZone = 'Asia/Tokyo'")
-	exec(t, a, "SELECT set_config('statement_timeout', '4321', false)")
-	exec(t, a, "SET application_name = 'renamed-a'")
+	mustExec(t, a, "SET search_path = a_schema, public")
+	mustExec(t, a, "SET TimeZone = 'Asia/Tokyo'")
+	mustExec(t, a, "SELECT set_config('statement_timeout', '4321', false)")
+	mustExec(t, a, "SET application_name = 'renamed-a'")
 	for range 3 { // interleave: the one backend goes back and forth
 		if got := setting(t, b, "search_path"); got != `"$user", public` {
 			t.Fatalf("B sees search_path %q", got)
@@ -84,8 +84,8 @@ func TestSettingsFollowTheTransactionOutcome(t *testing.T) {
 	a := connect(t, p, db)
 	other := connect(t, p, db)
 	ctx := context.Background()
-	exec(t, a, "BEGIN; SET work_mem = '7MB'; ROLLBACK")
-	exec(t, a, "BEGIN; SET LOCAL work_mem = '9MB'; COMMIT")
+	mustExec(t, a, "BEGIN; SET work_mem = '7MB'; ROLLBACK")
+	mustExec(t, a, "BEGIN; SET LOCAL work_mem = '9MB'; COMMIT")
 	if got := setting(t, a, "work_mem"); got != "4MB" {
 		t.Fatalf("after a rolled back SET and a SET LOCAL, work_mem = %q", got)
 	}
@@ -99,11 +99,11 @@ func TestSettingsFollowTheTransactionOutcome(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	exec(t, other, "SELECT 1") // take the other backend so A moves around
+	mustExec(t, other, "SELECT 1") // take the other backend so A moves around
 	if got := setting(t, a, "work_mem"); got != "11MB" {
 		t.Fatalf("after a committed SET, work_mem = %q", got)
 	}
-	exec(t, a, "RESET work_mem")
+	mustExec(t, a, "RESET work_mem")
 	if got := setting(t, a, "work_mem"); got != "4MB" {
 		t.Fatalf("after RESET, work_mem = %q", got)
 	}
@@ -113,15 +113,15 @@ func TestResetReturnsToTheStartupValue(t *testing.T) {
 	p, db := sharedBackend(t, 1)
 	a := connect(t, p, db, "options", "-c work_mem=6MB")
 	b := connect(t, p, db)
-	exec(t, a, "SET work_mem = '12MB'")
-	exec(t, b, "SELECT 1")
-	exec(t, a, "RESET work_mem")
-	exec(t, b, "SELECT 1")
+	mustExec(t, a, "SET work_mem = '12MB'")
+	mustExec(t, b, "SELECT 1")
+	mustExec(t, a, "RESET work_mem")
+	mustExec(t, b, "SELECT 1")
 	if got := setting(t, a, "work_mem"); got != "6MB" {
 		t.Fatalf("after RESET, work_mem = %q, want the startup 6MB", got)
 	}
-	exec(t, a, "RESET ALL")
-	exec(t, b, "SELECT 1")
+	mustExec(t, a, "RESET ALL")
+	mustExec(t, b, "SELECT 1")
 	if got := setting(t, a, "work_mem"); got != "6MB" {
 		t.Fatalf("after RESET ALL, work_mem = %q, want the startup 6MB", got)
 	}
@@ -134,8 +134,8 @@ func TestTemporaryTablesPinAndStayPrivate(t *testing.T) {
 	p, db := sharedBackend(t, 2)
 	a := connect(t, p, db)
 	b := connect(t, p, db)
-	exec(t, a, "CREATE TEMP TABLE scratch(x int)")
-	exec(t, a, "INSERT INTO scratch VALUES (1), (2)")
+	mustExec(t, a, "CREATE TEMP TABLE scratch(x int)")
+	mustExec(t, a, "INSERT INTO scratch VALUES (1), (2)")
 	for range 3 {
 		var n int
 		if err := a.QueryRow(context.Background(), "SELECT count(*) FROM scratch").Scan(&n); err != nil || n != 2 {
@@ -154,9 +154,9 @@ func TestListenWorksInTransactionModeByPinning(t *testing.T) {
 	listener := connect(t, p, db)
 	sender := connect(t, p, db)
 	ctx := context.Background()
-	exec(t, listener, "LISTEN jobs")
+	mustExec(t, listener, "LISTEN jobs")
 	for i := range 3 {
-		exec(t, sender, "SELECT pg_notify('jobs', $1)", strings.Repeat("x", i+1))
+		mustExec(t, sender, "SELECT pg_notify('jobs', $1)", strings.Repeat("x", i+1))
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		n, err := listener.WaitForNotification(wctx)
 		cancel()
@@ -167,7 +167,7 @@ func TestListenWorksInTransactionModeByPinning(t *testing.T) {
 			t.Fatalf("payload %q", n.Payload)
 		}
 	}
-	exec(t, listener, "UNLISTEN *")
+	mustExec(t, listener, "UNLISTEN *")
 }
 
 func TestAdvisoryLocksPinUntilReleased(t *testing.T) {
@@ -175,7 +175,7 @@ func TestAdvisoryLocksPinUntilReleased(t *testing.T) {
 	a := connect(t, p, db)
 	b := connect(t, p, db)
 	ctx := context.Background()
-	exec(t, a, "SELECT pg_advisory_lock(42)")
+	mustExec(t, a, "SELECT pg_advisory_lock(42)")
 	var got bool
 	for range 3 {
 		if err := b.QueryRow(ctx, "SELECT pg_try_advisory_lock(42)").Scan(&got); err != nil || got {
@@ -186,11 +186,11 @@ func TestAdvisoryLocksPinUntilReleased(t *testing.T) {
 			t.Fatalf("A's statements run on a backend without its lock: %v, %v", got, err)
 		}
 	}
-	exec(t, a, "SELECT pg_advisory_unlock(42)")
+	mustExec(t, a, "SELECT pg_advisory_unlock(42)")
 	if err := b.QueryRow(ctx, "SELECT pg_try_advisory_lock(42)").Scan(&got); err != nil || !got {
 		t.Fatalf("after unlock B cannot lock: %v, %v", got, err)
 	}
-	exec(t, b, "SELECT pg_advisory_unlock_all()")
+	mustExec(t, b, "SELECT pg_advisory_unlock_all()")
 }
 
 func TestSQLPrepareExecuteDeallocate(t *testing.T) {
@@ -198,15 +198,15 @@ func TestSQLPrepareExecuteDeallocate(t *testing.T) {
 	a := connect(t, p, db)
 	b := connect(t, p, db)
 	ctx := context.Background()
-	exec(t, a, "PREPARE twice(int) AS SELECT $1 * 2")
+	mustExec(t, a, "PREPARE twice(int) AS SELECT $1 * 2")
 	for i := range 3 {
-		exec(t, b, "SELECT 1")
+		mustExec(t, b, "SELECT 1")
 		var n int
 		if err := a.QueryRow(ctx, "EXECUTE twice("+string(rune('1'+i))+")", pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil || n != 2*(i+1) {
 			t.Fatalf("EXECUTE: %d, %v", n, err)
 		}
 	}
-	exec(t, a, "DEALLOCATE twice")
+	mustExec(t, a, "DEALLOCATE twice")
 	_, err := a.Exec(ctx, "EXECUTE twice(1)", pgx.QueryExecModeSimpleProtocol)
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "26000" {
@@ -283,6 +283,52 @@ func TestDescribeExecRunsTheSameStatementOnAnotherBackend(t *testing.T) {
 		_ = tx.Rollback(ctx)
 		if err != nil || got != "bigint" {
 			t.Fatalf("iteration %d: %q, %v", i, got, err)
+		}
+	}
+}
+
+func TestSchemaChangeInvalidatesRenamedStatementsEverywhere(t *testing.T) {
+	p, db := sharedBackend(t, 2)
+	ctx := context.Background()
+	conns := []*pgx.Conn{connect(t, p, db), connect(t, p, db), connect(t, p, db)}
+	mustExec(t, conns[0], "CREATE TABLE widgets(id int primary key, name text)")
+	mustExec(t, conns[0], "INSERT INTO widgets VALUES (1, 'one')")
+	read := func(c *pgx.Conn) (int, error) {
+		rows, err := c.Query(ctx, "SELECT * FROM widgets WHERE id = $1", 1)
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			n = len(rows.RawValues())
+		}
+		return n, rows.Err()
+	}
+	for _, c := range conns {
+		if n, err := read(c); err != nil || n != 2 {
+			t.Fatalf("before: %d columns, %v", n, err)
+		}
+	}
+	mustExec(t, conns[0], "ALTER TABLE widgets ADD COLUMN price numeric DEFAULT 9.5")
+	for i, c := range conns {
+		errs := 0
+		for attempt := 0; attempt < 3; attempt++ {
+			n, err := read(c)
+			if err != nil {
+				var pe *pgconn.PgError
+				if !errors.As(err, &pe) || pe.Code != "0A000" {
+					t.Fatalf("client %d: unexpected error %v", i, err)
+				}
+				errs++
+				continue
+			}
+			if n != 3 {
+				t.Fatalf("client %d: %d columns after the change, want 3", i, n)
+			}
+		}
+		if errs > 1 {
+			t.Fatalf("client %d got %d stale-plan errors; pgwarp must re-prepare after the first", i, errs)
 		}
 	}
 }
