@@ -436,7 +436,7 @@ func TestSlowUpstreamLoginLosesNoResponse(t *testing.T) {
 				}
 				for k := range 3 {
 					var got string
-					if err := conn.QueryRow(ctx, "SELECT current_setting('application_name') || '/' || $1::text", k).Scan(&got); err != nil {
+					if err := conn.QueryRow(ctx, "SELECT current_setting('application_name') || '/' || $1::int", k).Scan(&got); err != nil {
 						cancel()
 						t.Fatalf("connection %d, query %d: %v", i, k, err)
 					}
