@@ -143,6 +143,13 @@ func Dial(ctx context.Context, dc DialConfig) (*Backend, error) {
 	if err != nil {
 		return nil, dialError(server, err)
 	}
+	// pgconn may have started a background reader during a slow login
+	// write; it must be stopped (and its buffer drained) before the raw
+	// connection is read directly, or it would swallow the first response.
+	if err := pc.SyncConn(ctx); err != nil {
+		pc.Close(context.Background())
+		return nil, &DialError{Server: server, Err: err}
+	}
 	hc, err := pc.Hijack()
 	if err != nil {
 		return nil, &DialError{Server: server, Err: err}

@@ -159,12 +159,20 @@ func (s *Session) askPassword() (string, error) {
 	return pw, nil
 }
 
+// verifyWait bounds how long a login waits for another login of the same
+// user that is verifying a password with the upstream.
+const verifyWait = 3 * time.Second
+
 // credential is what pgwarp remembers, in passthrough mode, about logging in
 // to one upstream database as one user: whether a password was needed and a
 // keyed hash of the one that worked. The plaintext is kept only to open
 // more backends for the pool (as PgBouncer does), never logged.
 type credential struct {
-	mu            sync.Mutex
+	mu sync.Mutex
+	// verifying is closed when the login verifying with the upstream now
+	// finishes, so that simultaneous first logins do not each dial a
+	// connection: the others wait (briefly) and use what it learned.
+	verifying     chan struct{}
 	password      string
 	hash          []byte
 	needsPassword bool
@@ -199,8 +207,34 @@ func (s *Session) authPassthrough(cfg *Config) (*pool.Backend, error) {
 	ttl := cfg.Auth.PassthroughCacheTTL
 	cred.mu.Lock()
 	fresh := ttl > 0 && !cred.verified.IsZero() && time.Since(cred.verified) < ttl
+	if !fresh && ttl > 0 && cred.verifying != nil {
+		// Another login is verifying with the upstream: wait for it a
+		// little (a client slow to give its password must not hold the
+		// others up), then look again.
+		ch := cred.verifying
+		cred.mu.Unlock()
+		select {
+		case <-ch:
+		case <-time.After(verifyWait):
+		}
+		cred.mu.Lock()
+		fresh = !cred.verified.IsZero() && time.Since(cred.verified) < ttl
+	}
+	var finished chan struct{}
+	if !fresh && ttl > 0 && cred.verifying == nil {
+		finished = make(chan struct{})
+		cred.verifying = finished
+	}
 	needs, hash := cred.needsPassword, cred.hash
 	cred.mu.Unlock()
+	if finished != nil {
+		defer func() {
+			cred.mu.Lock()
+			cred.verifying = nil
+			cred.mu.Unlock()
+			close(finished)
+		}()
+	}
 
 	var (
 		given  string

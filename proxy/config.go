@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgwarp/pgwarp/policy"
 )
 
 // AuthMethod is how pgwarp verifies clients.
@@ -196,6 +198,9 @@ type Config struct {
 	// MaxClientStatements bounds one client's named prepared statements;
 	// zero means DefaultMaxClientStatements.
 	MaxClientStatements int
+	// Policy enforces limits on statements; nil enforces none. The engine
+	// is shared: reloading its configuration takes effect at once.
+	Policy *policy.Engine
 	// AdminUsers may use the admin console (database "pgwarp").
 	AdminUsers []string
 	// Logger receives connection and error logs. Nil means slog.Default().

@@ -25,21 +25,50 @@ func (s *Session) loop() error {
 	for {
 		typ, body, err := s.rd.next()
 		if err != nil {
+			if (s.timeoutWake.Load() || s.retryWake.Load()) && errors.Is(err, os.ErrDeadlineExceeded) && !s.interrupts.Load() && !s.relayFailed.Load() {
+				if s.retryWake.Swap(false) && !s.timeoutWake.Load() {
+					_ = s.raw.SetReadDeadline(time.Time{})
+				}
+				if s.timeoutWake.Load() {
+					s.takeTimeoutWake()
+				}
+				if err := s.sendPendingRetry(); err != nil {
+					return err
+				}
+				continue
+			}
 			return err
 		}
 		if err := s.handle(typ, body); err != nil {
 			return err
 		}
-		if len(s.out) > 0 && (len(s.out) >= flushThreshold || !s.rd.hasMessage()) {
+		if len(s.out) > 0 && (s.wrapWait || len(s.out) >= flushThreshold || !s.rd.hasMessage()) {
 			if err := s.flush(); err != nil {
 				return err
 			}
+		}
+		// A wrapped COPY FROM STDIN is settled once its data is sent.
+		if s.wrapWait && (s.copyDoneSent || !s.copyIn.Load()) {
+			s.settleWrap()
 		}
 	}
 }
 
 // handle processes one client message.
 func (s *Session) handle(typ byte, body []byte) error {
+	if s.timeoutWake.Load() {
+		// The transaction timer fired while messages were buffered:
+		// settle it before running anything more.
+		s.takeTimeoutWake()
+	}
+	if typ != msgTerminate && typ != msgSync && typ != msgFlush && !s.skipToSync {
+		s.mu.Lock()
+		failed := s.txTimeout != nil && (s.lease == nil || s.txStatus == txIdle)
+		s.mu.Unlock()
+		if failed {
+			return s.failedTransaction(typ, body)
+		}
+	}
 	switch typ {
 	case msgTerminate:
 		return errTerminate
@@ -64,6 +93,9 @@ func (s *Session) handle(typ byte, body []byte) error {
 		if s.lease != nil {
 			s.unflushed = true
 			s.out = appendMsg(s.out, typ, body)
+			if typ != msgCopyData {
+				s.copyDoneSent = true
+			}
 		}
 		s.mu.Unlock()
 		return nil
@@ -148,10 +180,44 @@ func (s *Session) forwardInfo(kind expectKind, typ byte, body []byte, info *quer
 		return s.leaseFailed(err, typ)
 	}
 	s.pinOnSendLocked(info)
-	s.pushLocked(expectation{kind: kind, info: info})
-	if typ != msgQuery && typ != msgFunctionCall {
-		s.batchOpen = true
+	if kind != expectQuery && kind != expectFunctionCall {
+		s.openBatchLocked()
 	}
+	var rn *run
+	if kind == expectQuery || kind == expectExecute {
+		rn = s.newRunLocked(info)
+		if rn != nil {
+			if rn.dec.WrapWrite && !rn.inTx && !hasTransactionControl(info) {
+				s.wrapLocked(rn, kind)
+			}
+			if !rn.inTx {
+				s.startStatementTimerLocked(rn)
+			}
+		}
+	}
+	switch kind {
+	case expectDescribePortal:
+		if _, name, err := decodeTarget(body); err == nil {
+			delete(s.describeNext, name)
+		}
+	case expectExecute:
+		if portal, _, ok := readCString(body); ok && s.describeNext[portal] {
+			// The portal's statement changed shape: describe it so the
+			// client decodes the new rows (retry.go).
+			delete(s.describeNext, portal)
+			s.pushLocked(expectation{kind: expectDescribePortal})
+			s.out = appendTarget(s.out, msgDescribe, 'P', portal)
+		}
+	}
+	s.keepForRetryLocked(kind, typ, body, info)
+	if kind == expectExecute {
+		s.batchRan = true
+	}
+	e := expectation{kind: kind, info: info, run: rn}
+	if s.nextQueryWrapEnd && kind == expectQuery {
+		e.wrapEnd, s.nextQueryWrapEnd = true, false
+	}
+	s.pushLocked(e)
 	if typ == msgExecute {
 		s.queries.Add(1)
 		s.srv.stats.queries.Add(1)
@@ -189,14 +255,26 @@ func (s *Session) pushLocked(e expectation) {
 func (s *Session) sync() error {
 	s.mu.Lock()
 	if s.lease == nil {
-		// Nothing is open upstream: answer it here.
+		// Nothing is open upstream: answer it here (a transaction that
+		// timed out still looks failed to the client).
+		status := byte(txIdle)
+		if s.txTimeout != nil {
+			status = txFailed
+		}
 		s.mu.Unlock()
 		s.skipToSync = false
-		s.emit(appendReadyForQuery(nil, txIdle))
+		s.emit(appendReadyForQuery(nil, status))
 		return nil
 	}
 	s.skipToSync = false
-	s.pushLocked(expectation{kind: expectSync})
+	s.keepForRetryLocked(expectSync, msgSync, nil, nil)
+	e := expectation{kind: expectSync}
+	if s.batchWrapped {
+		e.wrapEnd = true
+		s.batchWrapped = false
+		s.wrapWait = true
+	}
+	s.pushLocked(e)
 	s.batchOpen = false
 	s.mu.Unlock()
 	s.out = appendMsg(s.out, msgSync, nil)
@@ -208,7 +286,13 @@ func (s *Session) sync() error {
 // relay cannot release the lease before the caller, still holding mu,
 // queues an expectation.
 func (s *Session) reserveLocked() error {
+	if s.retryPending != nil {
+		if err := s.runRetryLocked(); err != nil {
+			return err
+		}
+	}
 	if s.lease != nil {
+		s.injectAbortLocked()
 		return nil
 	}
 	if s.pool == nil {
@@ -230,6 +314,55 @@ func (s *Session) reserveLocked() error {
 	}
 	s.startRelayLocked(lease)
 	return nil
+}
+
+// sendPendingRetry runs a batch the relay asked to retry (retry.go).
+func (s *Session) sendPendingRetry() error {
+	s.mu.Lock()
+	if s.retryPending == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	err := s.runRetryLocked()
+	s.mu.Unlock()
+	if err != nil {
+		return s.leaseFailed(err, msgBind)
+	}
+	return s.flush()
+}
+
+// takeTimeoutWake clears the transaction timer's wake-up and rolls the
+// timed-out transaction back.
+func (s *Session) takeTimeoutWake() {
+	s.timeoutWake.Store(false)
+	if !s.interrupts.Load() && !s.relayFailed.Load() {
+		_ = s.raw.SetReadDeadline(time.Time{})
+	}
+	s.rollbackTimedOut()
+}
+
+// openBatchLocked notes that an extended-protocol batch is open and, when
+// it opens now, where it starts in out and in the queue, so that pgwarp can
+// still put a BEGIN ahead of it while it is unwritten. mu is held.
+func (s *Session) openBatchLocked() {
+	if s.batchOpen {
+		return
+	}
+	s.batchOpen = true
+	s.batchOut, s.batchQ, s.batchWrapped = len(s.out), len(s.q.items), false
+	s.batchRan, s.retryCur = false, nil
+}
+
+// injectAbortLocked makes the upstream transaction fail before the client's
+// next statement when pgwarp failed one the server ran successfully
+// (limits.go). Called with mu held, before the client's message is queued.
+func (s *Session) injectAbortLocked() {
+	if !s.abortPending || s.lease == nil {
+		return
+	}
+	s.abortPending = false
+	s.out = appendMsg(s.out, msgQuery, append([]byte(abortSQL), 0))
+	s.pushLocked(expectation{kind: expectQuery, swallow: true, swallowErrors: true})
 }
 
 // leaseFailed reports a failure to get a backend for a message: an ERROR
@@ -275,6 +408,7 @@ func (s *Session) flush() error {
 		panic("BUG: messages queued for the backend without a lease")
 	}
 	_, err := lease.Backend().Conn.Write(s.out)
+	s.batchOut = -1
 	if cap(s.out) > 4*flushThreshold {
 		s.out = nil
 	} else {

@@ -1,11 +1,13 @@
 package proxy
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pgwarp/pgwarp/pool"
 	"github.com/pgwarp/pgwarp/query"
@@ -50,6 +52,9 @@ type stmtDef struct {
 type stmtVersion struct {
 	name  string
 	parse []byte
+	// desc is the RowDescription body (empty for NoData) clients were
+	// given when they described this version; nil until then.
+	desc atomic.Pointer[[]byte]
 }
 
 // current returns the statement's internal name and Parse message.
@@ -177,15 +182,19 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			s.mu.Unlock()
 			return s.forwardWithUnnamed(expectBind, typ, body)
 		}
-		d, serr := s.statement(name)
+		d, reshaped, serr := s.statement(name)
 		if serr != nil {
 			s.sendErrorFor(serr, typ)
 			return nil
 		}
 		s.mu.Lock()
 		s.portals[portal] = d.info
+		if reshaped {
+			rest = singleResultFormat(rest)
+			s.describeNext[portal] = true
+		}
 		s.mu.Unlock()
-		return s.forwardWithNamed(d, expectBind, func(name string) []byte { return appendBind(nil, portal, name, rest) })
+		return s.forwardWithNamed(d, expectBind, func(name string) []byte { return appendBind(nil, portal, name, rest) }, portal, rest)
 	case msgDescribe:
 		kind, name, err := decodeTarget(body)
 		if err != nil {
@@ -197,12 +206,13 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		if name == "" {
 			return s.forwardWithUnnamed(expectDescribeStmt, typ, body)
 		}
-		d, serr := s.statement(name)
+		d, _, serr := s.statement(name)
 		if serr != nil {
 			s.sendErrorFor(serr, typ)
 			return nil
 		}
-		return s.forwardWithNamed(d, expectDescribeStmt, func(name string) []byte { return appendTarget(nil, msgDescribe, 'S', name) })
+		s.described(name)
+		return s.forwardWithNamed(d, expectDescribeStmt, func(name string) []byte { return appendTarget(nil, msgDescribe, 'S', name) }, "", nil)
 	case msgClose:
 		kind, name, err := decodeTarget(body)
 		if err != nil {
@@ -225,7 +235,7 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		}
 		delete(s.stmts, name)
 		if s.lease != nil {
-			s.batchOpen = true
+			s.openBatchLocked()
 		}
 		s.mu.Unlock()
 		if d != nil {
@@ -247,25 +257,47 @@ var (
 type clientStmt struct {
 	def *stmtDef
 	ver *stmtVersion
+	// reshaped: the statement changed shape since the client described
+	// it; until the client describes it again, its Binds ask for one
+	// result format and its portals are described (retry.go).
+	reshaped bool
 }
 
-// statement returns the registry entry of a client's statement name. When
-// the statement was re-prepared after a schema change since this client
-// prepared it, the client is told once, as PostgreSQL itself would, that
-// the cached plan changed result type, so that its driver describes the
-// statement again.
-func (s *Session) statement(name string) (*stmtDef, *Error) {
+// statement returns the registry entry of a client's statement name, and
+// whether it was re-prepared after a schema change since this client last
+// used it (retry.go: the client's next Bind is then moved to it with a
+// single result format and a described portal).
+func (s *Session) statement(name string) (*stmtDef, bool, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.stmts[name]
 	if cs == nil {
-		return nil, newError(CodeUndefinedPreparedStmt, "prepared statement %q does not exist", name)
+		return nil, false, newError(CodeUndefinedPreparedStmt, "prepared statement %q does not exist", name)
 	}
 	if cur := cs.def.current(); cs.ver != cur {
-		cs.ver = cur
-		return nil, newError(CodeFeatureNotSupported, "cached plan must not change result type")
+		cs.ver, cs.reshaped = cur, true
 	}
-	return cs.def, nil
+	return cs.def, cs.reshaped, nil
+}
+
+// described notes that the client described its statement name and so
+// knows its current shape.
+func (s *Session) described(name string) {
+	s.mu.Lock()
+	if cs := s.stmts[name]; cs != nil {
+		cs.reshaped = false
+	}
+	s.mu.Unlock()
+}
+
+// markReshapedLocked notes, after a retry, that the client's names for d
+// still carry the old shape in the client's cache. mu is held.
+func (s *Session) markReshapedLocked(d *stmtDef) {
+	for _, cs := range s.stmts {
+		if cs.def == d {
+			cs.ver, cs.reshaped = d.current(), true
+		}
+	}
 }
 
 func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
@@ -276,13 +308,14 @@ func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
 		s.mu.Unlock()
 		return s.leaseFailed(err, msgParse)
 	}
+	s.openBatchLocked()
 	s.unnamedOnBackend = true
 	s.pushLocked(expectation{kind: expectParse, done: func(ok bool) {
 		if !ok && s.unnamed == u {
 			s.unnamed = nil
 		}
 	}})
-	s.batchOpen = true
+	s.openBatchLocked()
 	s.mu.Unlock()
 	s.out = appendMsg(s.out, msgParse, body)
 	return nil
@@ -318,6 +351,7 @@ func (s *Session) parseNamed(m parseMsg) error {
 		s.srv.stmts.release(d)
 		return s.leaseFailed(err, msgParse)
 	}
+	s.openBatchLocked()
 	b := s.lease.Backend()
 	forget := func(ok bool) {
 		if !ok && s.stmts[name] == cs {
@@ -326,7 +360,7 @@ func (s *Session) parseNamed(m parseMsg) error {
 		}
 	}
 	if b.Statements.Has(d.current().name) {
-		s.batchOpen = true
+		s.openBatchLocked()
 		if s.serverSkip {
 			// The server is skipping to Sync: PostgreSQL would not have
 			// parsed this either.
@@ -363,13 +397,13 @@ func (s *Session) prepareOnBackendLocked(b *pool.Backend, d *stmtDef, swallow bo
 			done(ok)
 		}
 	}})
-	s.batchOpen = true
+	s.openBatchLocked()
 }
 
 // forwardWithNamed forwards a Bind or Describe of statement d, built under
 // d's current internal name, preparing d on the backend first if it lacks
 // it.
-func (s *Session) forwardWithNamed(d *stmtDef, kind expectKind, build func(name string) []byte) error {
+func (s *Session) forwardWithNamed(d *stmtDef, kind expectKind, build func(name string) []byte, portal string, rest []byte) error {
 	s.mu.Lock()
 	if err := s.reserveLocked(); err != nil {
 		s.mu.Unlock()
@@ -379,16 +413,70 @@ func (s *Session) forwardWithNamed(d *stmtDef, kind expectKind, build func(name 
 		}
 		return s.leaseFailed(err, typ)
 	}
+	s.openBatchLocked()
 	v := d.current()
 	b := s.lease.Backend()
 	if !b.Statements.Has(v.name) {
 		s.prepareOnBackendLocked(b, d, true, nil)
+		if kind == expectBind && v.desc.Load() != nil && !s.shapeStillSameLocked(v) {
+			// The schema changed since the client described the
+			// statement: move it to a new version, as after a stale plan.
+			d.invalidate(v.name)
+			v = d.current()
+			s.markReshapedLocked(d)
+			rest = singleResultFormat(rest)
+			s.describeNext[portal] = true
+			s.prepareOnBackendLocked(b, d, true, nil)
+			build = func(name string) []byte { return appendBind(nil, portal, name, rest) }
+		}
 	}
-	s.pushLocked(expectation{kind: kind, stmt: d, stmtVer: v.name})
-	s.batchOpen = true
+	e := expectation{kind: kind, stmt: d, stmtV: v}
+	if kind == expectBind {
+		e.retry = s.beginRetryLocked(d, portal, rest)
+	} else {
+		s.retryCur = nil
+	}
+	s.pushLocked(e)
 	s.mu.Unlock()
 	s.out = append(s.out, build(v.name)...)
 	return nil
+}
+
+// shapeStillSameLocked checks, before a Bind is sent, that a statement
+// pgwarp just re-prepared on this backend still has the row description its
+// clients were given: it describes the statement, flushes, and waits for the
+// answer. A schema change would otherwise reach the client as a Bind whose
+// result formats no longer fit, or as rows it decodes with the wrong types.
+// mu is held (and released while waiting).
+func (s *Session) shapeStillSameLocked(v *stmtVersion) bool {
+	want := *v.desc.Load()
+	result := 0 // 0 pending, 1 same, 2 changed, 3 failed
+	s.out = appendTarget(s.out, msgDescribe, 'S', v.name)
+	s.pushLocked(expectation{kind: expectDescribeStmt, swallow: true, stmtV: v,
+		checkShape: func(desc []byte) {
+			if bytes.Equal(desc, want) {
+				result = 1
+			} else {
+				result = 2
+			}
+			s.cond.Broadcast()
+		},
+		done: func(ok bool) {
+			if !ok && result == 0 {
+				result = 3
+				s.cond.Broadcast()
+			}
+		}})
+	s.out = appendMsg(s.out, msgFlush, nil)
+	lease := s.lease
+	s.mu.Unlock()
+	_ = s.flush()
+	s.mu.Lock()
+	deadline := time.Now().Add(2 * cancelTimeout)
+	for result == 0 && s.lease == lease && time.Now().Before(deadline) {
+		waitCond(s.cond, 100*time.Millisecond)
+	}
+	return result != 2
 }
 
 // forwardWithUnnamed forwards a Bind or Describe of the unnamed statement,
@@ -399,6 +487,7 @@ func (s *Session) forwardWithUnnamed(kind expectKind, typ byte, body []byte) err
 		s.mu.Unlock()
 		return s.leaseFailed(err, typ)
 	}
+	s.openBatchLocked()
 	if !s.unnamedOnBackend && s.unnamed != nil {
 		s.out = appendParse(s.out, "", s.unnamed.query, s.unnamed.types)
 		s.pushLocked(expectation{kind: expectParse, swallow: true})
@@ -416,7 +505,7 @@ func (s *Session) forwardWithUnnamed(kind expectKind, typ byte, body []byte) err
 		}
 	}
 	s.pushLocked(e)
-	s.batchOpen = true
+	s.openBatchLocked()
 	s.mu.Unlock()
 	s.out = appendMsg(s.out, typ, body)
 	return nil

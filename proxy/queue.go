@@ -64,6 +64,19 @@ type expectation struct {
 	// pgwarp (re-Parse, settings), the client never sent it. Errors are
 	// still passed on, as the client's own message would have failed.
 	swallow bool
+	// swallowErrors drops even errors (pgwarp's own abort statement,
+	// whose failure is its purpose).
+	swallowErrors bool
+	// passReady passes the ReadyForQuery of a swallowed message: it ends
+	// what the client is waiting for (the COMMIT after a wrapped write).
+	passReady bool
+	// wrapEnd marks the ReadyForQuery after a write pgwarp wrapped in its
+	// own transaction; the session then commits or rolls back.
+	wrapEnd bool
+	// retry keeps a batch whose first Bind may meet a stale plan.
+	retry *retryBatch
+	// run is the policy state of the statement (Query, Execute).
+	run *run
 	// errorsAsNotice turns an ErrorResponse to a swallowed message into a
 	// WARNING notice, for housekeeping the client did not ask for.
 	errorsAsNotice bool
@@ -84,8 +97,11 @@ type expectation struct {
 	stmtIdx int
 	// stmt and stmtVer name the renamed statement a Bind or Describe
 	// used, so that a stale plan can invalidate it.
-	stmt    *stmtDef
-	stmtVer string
+	stmt  *stmtDef
+	stmtV *stmtVersion
+	// checkShape, if set, receives the RowDescription (nil for NoData) of
+	// pgwarp's own Describe of a statement it re-prepared.
+	checkShape func(desc []byte)
 	// failed records that a simple query reported an error.
 	failed bool
 	// onParamDesc, if set, receives the parameter types of a
@@ -111,6 +127,16 @@ func (q *expectQueue) push(e expectation) {
 		q.items, q.head = q.items[:0], 0
 	}
 	q.items = append(q.items, e)
+}
+
+// insertAt inserts e at absolute index i of items (i ≥ head).
+func (q *expectQueue) insertAt(i int, e expectation) {
+	if i < q.head || i > len(q.items) {
+		panic("BUG: expectQueue.insertAt outside the queue")
+	}
+	q.items = append(q.items, expectation{})
+	copy(q.items[i+1:], q.items[i:])
+	q.items[i] = e
 }
 
 // peek returns the head expectation, or nil.

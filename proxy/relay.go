@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/pgwarp/pgwarp/policy"
 	"github.com/pgwarp/pgwarp/pool"
 )
 
@@ -149,16 +150,16 @@ func (r *relay) process() (released bool, err error) {
 			// DataRow and CopyData are streamed, never held whole: a
 			// 1 GB value costs one buffer.
 			if (typ == msgDataRow || typ == msgCopyData) && total > len(r.buf)/2 {
-				if err = r.handle(typ, nil, -1, -1); err != nil {
+				if err = r.handle(typ, nil, -1, -1, total); err != nil {
 					break
 				}
-				r.passDrop = s.clientGone
+				r.passDrop = s.clientGone || s.mute || (s.q.peek() != nil && s.q.peek().swallow)
 				r.passLeft = total
 				continue
 			}
 			break
 		}
-		if err = r.handle(typ, r.buf[r.r+5:r.r+total], r.r, r.r+total); err != nil {
+		if err = r.handle(typ, r.buf[r.r+5:r.r+total], r.r, r.r+total, total); err != nil {
 			break
 		}
 		r.r += total
@@ -192,20 +193,14 @@ func (r *relay) process() (released bool, err error) {
 }
 
 // handle processes one server message; body is nil (and start/end -1) for
-// the header of a streamed message. It runs with wmu and mu held.
-func (r *relay) handle(typ byte, body []byte, start, end int) error {
+// the header of a streamed message, whose whole size is size. It runs with
+// wmu and mu held.
+func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 	s := r.s
 	head := s.q.peek()
-	pass := func() {
-		if start >= 0 && (head == nil || !head.swallow) {
-			r.out.pass(start, end)
-		}
-	}
 	switch typ {
 	case msgNoticeResponse, msgNotification:
-		if start >= 0 {
-			r.out.pass(start, end)
-		}
+		r.passAlways(start, end)
 		return nil
 	case msgParameterStatus:
 		if name, rest, ok := readCString(body); ok {
@@ -214,16 +209,14 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 				s.noteParameterStatusLocked(name, value, head != nil && !head.swallow)
 			}
 		}
-		if start >= 0 {
-			r.out.pass(start, end)
-		}
+		r.passAlways(start, end)
 		return nil
 	}
 	if head == nil {
 		if typ == msgErrorResponse {
 			// An error outside any request: the server is going away
 			// (administrator shutdown, idle session timeout).
-			r.out.pass(start, end)
+			r.passAlways(start, end)
 			r.b.MarkBroken()
 			return nil
 		}
@@ -241,19 +234,12 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 				return errors.New("upstream sent ReadyForQuery with no Sync in flight")
 			}
 		}
-		s.txStatus = body[0]
-		r.b.TxStatus = body[0]
-		s.endTransactionLocked(body[0], r.b)
-		s.copyIn.Store(false)
-		s.copyOut = false
-		pass()
-		r.complete(true)
+		r.readyForQuery(head, body[0], start, end)
 	case msgErrorResponse:
-		if head.swallow && head.errorsAsNotice {
-			r.out.add(noticeFromError(body, "pgwarp could not restore session state: "))
-		} else if start >= 0 {
-			r.out.pass(start, end)
+		if head.kind == expectBind && head.retry != nil && isStalePlanError(body) && r.retryStaleLocked(head) {
+			return nil
 		}
+		r.errorResponse(head, body, start, end)
 		s.copyIn.Store(false)
 		s.copyOut = false
 		if head.kind == expectQuery || head.kind == expectFunctionCall {
@@ -263,8 +249,8 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 			return nil
 		}
 		if head.stmt != nil && isStalePlanError(body) {
-			head.stmt.invalidate(head.stmtVer)
-			r.b.Statements.Remove(head.stmtVer)
+			head.stmt.invalidate(head.stmtV.name)
+			r.b.Statements.Remove(head.stmtV.name)
 		}
 		// The extended-protocol message failed: the server now skips
 		// everything up to Sync.
@@ -276,11 +262,11 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 			s.serverSkip = true
 		}
 	case msgParseComplete:
-		return r.expect(head, expectParse, typ, pass, true)
+		return r.expect(head, expectParse, typ, start, end, true)
 	case msgBindComplete:
-		return r.expect(head, expectBind, typ, pass, true)
+		return r.expect(head, expectBind, typ, start, end, true)
 	case msgCloseComplete:
-		return r.expect(head, expectClose, typ, pass, true)
+		return r.expect(head, expectClose, typ, start, end, true)
 	case msgParamDescription:
 		head.gotParamDesc = true
 		if head.onParamDesc != nil {
@@ -288,39 +274,65 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 				head.onParamDesc(types)
 			}
 		}
-		return r.expect(head, expectDescribeStmt, typ, pass, false)
+		return r.expect(head, expectDescribeStmt, typ, start, end, false)
 	case msgNoData:
 		if head.kind != expectDescribeStmt && head.kind != expectDescribePortal {
 			return r.unexpected(head, typ)
 		}
-		pass()
+		noteShape(head, nil)
+		r.pass(head, start, end)
 		r.complete(true)
 	case msgRowDescription:
 		switch head.kind {
 		case expectDescribeStmt, expectDescribePortal:
-			pass()
+			noteShape(head, body)
+			r.pass(head, start, end)
 			r.complete(true)
 		case expectQuery, expectExecute:
-			pass()
+			r.pass(head, start, end)
 		default:
 			return r.unexpected(head, typ)
 		}
-	case msgDataRow, msgCopyData:
-		if head.kind != expectQuery && head.kind != expectExecute && head.kind != expectFunctionCall {
+	case msgDataRow:
+		if head.kind != expectQuery && head.kind != expectExecute {
 			return r.unexpected(head, typ)
 		}
-		pass()
+		if rn := head.run; rn != nil && rn.violation == nil && !s.mute {
+			if v := rn.obs.Row(size); v != nil && v.Enforced() {
+				r.violate(head, rn, v, true)
+			}
+		}
+		r.pass(head, start, end)
+	case msgCopyData:
+		if head.kind != expectQuery && head.kind != expectExecute {
+			return r.unexpected(head, typ)
+		}
+		r.pass(head, start, end)
 	case msgCommandComplete, msgEmptyQuery:
-		pass()
 		if typ == msgCommandComplete {
+			if rn := head.run; rn != nil && rn.violation == nil && !s.mute {
+				if rn.write {
+					if n, ok := writtenRows(body); ok {
+						if v := rn.obs.Written(n); v != nil && v.Enforced() {
+							r.violate(head, rn, v, false)
+						}
+					}
+				}
+				// The next statement of a simple query starts afresh.
+				rn.obs = rn.dec.Observe()
+			}
+			r.pass(head, start, end)
 			s.noteCommandTagLocked(body)
-			if head.info != nil && head.stmtIdx < len(head.info.Statements) {
+			if head.info != nil && head.stmtIdx < len(head.info.Statements) && !s.mute {
 				s.applyOnCompleteLocked(&head.info.Statements[head.stmtIdx], r.b)
 			}
 			head.stmtIdx++
+		} else {
+			r.pass(head, start, end)
 		}
 		switch head.kind {
 		case expectExecute:
+			s.finishRunLocked(head.run)
 			r.complete(true)
 		case expectQuery, expectFunctionCall:
 		default:
@@ -329,20 +341,160 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 		s.copyIn.Store(false)
 		s.copyOut = false
 	case msgPortalSuspended:
-		return r.expect(head, expectExecute, typ, pass, true)
+		s.finishRunLocked(head.run)
+		return r.expect(head, expectExecute, typ, start, end, true)
 	case msgCopyInResponse:
 		s.copyIn.Store(true)
-		pass()
+		s.cond.Broadcast()
+		r.pass(head, start, end)
 	case msgCopyOutResponse:
 		s.copyOut = true
-		pass()
+		r.pass(head, start, end)
 	case msgCopyDone:
 		s.copyOut = false
-		pass()
+		r.pass(head, start, end)
 	case msgFunctionCallResp:
-		pass()
+		r.pass(head, start, end)
 	default:
 		return fmt.Errorf("upstream sent an unexpected %q message (answering %s)", typ, head.kind)
+	}
+	return nil
+}
+
+// noteShape records the row description of a renamed statement's version
+// the first time it is described, and hands it to a shape check.
+func noteShape(head *expectation, desc []byte) {
+	if head.kind != expectDescribeStmt || head.stmtV == nil {
+		return
+	}
+	if head.checkShape != nil {
+		head.checkShape(desc)
+		return
+	}
+	c := append([]byte{}, desc...)
+	head.stmtV.desc.CompareAndSwap(nil, &c)
+}
+
+// pass forwards a message answering head, unless it is swallowed or muted.
+func (r *relay) pass(head *expectation, start, end int) {
+	if start >= 0 && !head.swallow && !r.s.mute {
+		r.out.pass(start, end)
+	}
+}
+
+// passAlways forwards an asynchronous message (notice, notification,
+// parameter status), which PostgreSQL delivers whatever else happens.
+func (r *relay) passAlways(start, end int) {
+	if start >= 0 {
+		r.out.pass(start, end)
+	}
+}
+
+// violate ends the statement of head with an enforced policy violation:
+// its error goes to the client now, everything until ReadyForQuery is
+// muted (PostgreSQL skips the rest of a batch after an error), a running
+// statement is cancelled upstream, and a transaction it ran in is made to
+// fail.
+func (r *relay) violate(head *expectation, rn *run, v *policy.Violation, running bool) {
+	s := r.s
+	r.out.add(appendErrorResponse(nil, violationError(v)))
+	s.mute = true
+	if rn.wrapped {
+		s.wrapRollback = true
+	} else if rn.inTx {
+		s.violatedInTx = true
+	}
+	if running {
+		s.enforceLocked(rn, v)
+	} else {
+		rn.violation = v
+	}
+}
+
+// errorResponse forwards an ErrorResponse, replacing the server's
+// "canceling statement" with pgwarp's own reason when pgwarp cancelled it
+// for a timeout.
+func (r *relay) errorResponse(head *expectation, body []byte, start, end int) {
+	s := r.s
+	if s.mute {
+		return
+	}
+	if head.swallow && (head.errorsAsNotice || head.swallowErrors) {
+		if head.errorsAsNotice {
+			r.out.add(noticeFromError(body, "pgwarp could not restore session state: "))
+		}
+		return
+	}
+	_, code, _ := parseErrorFields(body)
+	if code == CodeQueryCanceled {
+		if rn := head.run; rn != nil && rn.timedOut != nil {
+			r.out.add(appendErrorResponse(nil, violationError(rn.timedOut)))
+			return
+		}
+		if s.txTimeout != nil {
+			s.txTimeoutReported = true
+			r.out.add(appendErrorResponse(nil, violationError(s.txTimeout)))
+			return
+		}
+	}
+	r.passAlways(start, end)
+}
+
+// readyForQuery completes a Sync or Query: the transaction status is
+// recorded, muting ends, a status the client must see differently is
+// rewritten, and a wrapped write's verdict is handed to the session.
+func (r *relay) readyForQuery(head *expectation, status byte, start, end int) {
+	s := r.s
+	prev := s.txStatus
+	s.txStatus = status
+	r.b.TxStatus = status
+	s.endTransactionLocked(status, r.b)
+	s.noteTxStatusLocked(prev, status)
+	s.copyIn.Store(false)
+	s.copyOut = false
+	s.finishRunLocked(head.run)
+	s.mute = false
+	if status == txIdle && s.txTimeout != nil && !head.swallow {
+		// The client ended the timed-out transaction itself (its
+		// ROLLBACK reached the server before pgwarp's).
+		s.txTimeout, s.txTimeoutReported = nil, false
+	}
+	switch {
+	case head.wrapEnd:
+		// The wrapped write's ReadyForQuery: the session now commits or
+		// rolls back, and the client hears of it after that.
+		if status != txInTx {
+			s.wrapRollback = true
+		}
+		s.wrapDecided = true
+		s.cond.Broadcast()
+	case s.violatedInTx:
+		s.violatedInTx = false
+		if status == txInTx {
+			// pgwarp, not the server, failed the statement: the client
+			// must see the transaction failed, and the server's will be
+			// made to fail before the client's next statement.
+			s.abortPending = true
+			status = txFailed
+		}
+		if !head.swallow || head.passReady {
+			r.out.add(appendReadyForQuery(nil, status))
+		}
+	case !head.swallow || head.passReady:
+		r.out.pass(start, end)
+	}
+	r.complete(true)
+}
+
+// expect checks that the head expectation is of kind k, passes the message
+// and completes the expectation when done is true.
+func (r *relay) expect(head *expectation, k expectKind, typ byte, start, end int, done bool) error {
+	if head.kind != k {
+		return r.unexpected(head, typ)
+	}
+	r.pass(head, start, end)
+	if done {
+		r.complete(true)
 	}
 	return nil
 }
@@ -352,19 +504,6 @@ func (r *relay) handle(typ byte, body []byte, start, end int) error {
 func isStalePlanError(body []byte) bool {
 	_, code, msg := parseErrorFields(body)
 	return code == CodeFeatureNotSupported && msg == "cached plan must not change result type"
-}
-
-// expect checks that the head expectation is of kind k, passes the message
-// and completes the expectation when done is true.
-func (r *relay) expect(head *expectation, k expectKind, typ byte, pass func(), done bool) error {
-	if head.kind != k {
-		return r.unexpected(head, typ)
-	}
-	pass()
-	if done {
-		r.complete(true)
-	}
-	return nil
 }
 
 func (r *relay) unexpected(head *expectation, typ byte) error {
@@ -380,6 +519,9 @@ func (r *relay) complete(ok bool) {
 		e.done(ok && !e.failed)
 	}
 	r.flushSynth()
+	if s.q.empty() {
+		s.cond.Broadcast()
+	}
 }
 
 // flushSynth sends the synthetic responses at the head of the queue.
@@ -387,6 +529,12 @@ func (r *relay) flushSynth() {
 	s := r.s
 	for h := s.q.peek(); h != nil && h.kind == expectSynth; h = s.q.peek() {
 		e := s.q.pop()
+		if e.done != nil {
+			e.done(!s.mute)
+		}
+		if s.mute {
+			continue
+		}
 		r.out.add(e.synth)
 		if e.synthReady {
 			r.out.add(appendReadyForQuery(nil, s.txStatus))
@@ -460,6 +608,7 @@ func (r *relay) fail(err error) {
 	s.batchOpen, s.copyOut, s.serverSkip = false, false, false
 	s.copyIn.Store(false)
 	s.txStatus = txIdle
+	s.cond.Broadcast()
 	s.mu.Unlock()
 	r.lease.Destroy()
 	if gone || s.getState() >= sessionStateClosing {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pgwarp/pgwarp/policy"
 	"github.com/pgwarp/pgwarp/pool"
 	"github.com/pgwarp/pgwarp/query"
 )
@@ -31,6 +32,7 @@ type Server struct {
 	creds    map[poolKey]*credential
 	stmts    *stmtRegistry
 	classify *query.Classifier
+	policy   *policy.Engine
 	closed   bool
 
 	nextID      atomic.Uint64
@@ -90,6 +92,7 @@ func New(cfg Config) (*Server, error) {
 	if s.classify, err = query.NewClassifier(query.Config{}); err != nil {
 		return nil, err
 	}
+	s.policy = c.Policy
 	s.cfg.Store(c)
 	return s, nil
 }

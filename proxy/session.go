@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pgwarp/pgwarp/policy"
 	"github.com/pgwarp/pgwarp/pool"
 	"github.com/pgwarp/pgwarp/query"
 )
@@ -134,6 +135,35 @@ type Session struct {
 	portals         map[string]*query.Info // what each open portal runs
 	startupSettings map[string]string      // settings from the startup packet
 	cancelling      chan struct{}          // closed when the cancel being delivered is done
+
+	// Policy enforcement (limits.go), guarded by mu.
+	cond              *sync.Cond // signalled when the queue empties or a wrap is decided
+	mute              bool       // drop responses until the next ReadyForQuery
+	violatedInTx      bool       // pgwarp failed a statement inside a transaction
+	abortPending      bool       // make the upstream transaction fail before the next statement
+	wrapRollback      bool       // the wrapped write must be rolled back
+	wrapDecided       bool       // the relay saw the wrapped write's ReadyForQuery
+	wrapWait          bool       // the session must settle a wrapped write (session goroutine)
+	batchOut          int        // offset in out of the open batch's first message, -1 if flushed
+	batchQ            int        // queue index of the open batch's first expectation
+	batchWrapped      bool       // the open batch got pgwarp's BEGIN
+	txLimit           policy.Decision
+	timedRun          *run
+	stmtTimer         *time.Timer
+	txTimer           *time.Timer
+	txEpoch           int
+	txStart           time.Time
+	txTimeout         *policy.Violation // the transaction timed out; the client must end it
+	txTimeoutReported bool
+	timeoutWake       atomic.Bool
+	nextQueryWrapEnd  bool        // the next Query expectation ends a wrapped write
+	copyDoneSent      bool        // the client ended its COPY data (session goroutine)
+	batchRan          bool        // the open batch already has an Execute
+	retryCur          *retryBatch // the open batch, kept for a retry (retry.go)
+	retryPending      *retryBatch // a batch the session must send again
+	retryWake         atomic.Bool
+	describeNext      map[string]bool // portals whose statement changed shape (retry.go)
+	failedExit        map[string]bool // failed transaction: statements/portals that end it
 	// cancelFailed: a cancel for this backend was not confirmed, so it must
 	// not serve anyone else.
 	cancelFailed bool
@@ -145,8 +175,10 @@ type Session struct {
 }
 
 func newSession(srv *Server, id uint64, conn net.Conn) *Session {
-	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}}
+	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}, failedExit: map[string]bool{}, describeNext: map[string]bool{}}
 	s.remote = conn.RemoteAddr().String()
+	s.cond = sync.NewCond(&s.mu)
+	s.batchOut = -1
 	s.appName.Store("")
 	return s
 }

@@ -1,0 +1,335 @@
+package proxy_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgwarp/pgwarp/internal/pgtest"
+	"github.com/pgwarp/pgwarp/policy"
+	"github.com/pgwarp/pgwarp/proxy"
+	"github.com/pgwarp/pgwarp/proxy/proxytest"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// smallLimits are limits small enough for tests to hit quickly.
+func smallLimits(mode policy.Mode) policy.Config {
+	return policy.Config{Settings: policy.Settings{
+		Mode:               &mode,
+		MaxRowsPerQuery:    ptr(int64(1000)),
+		MaxRowsPerWrite:    ptr(int64(1000)),
+		MaxResultBytes:     ptr(int64(1 << 20)),
+		TransactionTimeout: ptr(2 * time.Second),
+		StatementTimeout:   ptr(time.Second),
+	}}
+}
+
+func policyProxy(t *testing.T, cfg policy.Config, size int) (*proxytest.Proxy, string, *policy.Engine) {
+	t.Helper()
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	eng, err := policy.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proxytest.Start(t, c, proxytest.Options{Mode: proxy.PoolTransaction, MaxSize: size, Configure: func(pc *proxy.Config) {
+		pc.Policy = eng
+	}})
+	return p, db, eng
+}
+
+func wantViolation(t *testing.T, err error, code, limit string) *pgconn.PgError {
+	t.Helper()
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != code {
+		t.Fatalf("want %s (%s), got %v", code, limit, err)
+	}
+	if !strings.Contains(pe.Message+pe.Detail, limit) || pe.Hint == "" {
+		t.Fatalf("error %q / %q / hint %q should name %s and say what to do", pe.Message, pe.Detail, pe.Hint, limit)
+	}
+	return pe
+}
+
+func TestRowAndByteLimitsEndTheResultWithAnErrorAndKeepTheSession(t *testing.T) {
+	p, db, _ := policyProxy(t, smallLimits(policy.ModeEnforce), 1)
+	conn := connect(t, p, db)
+	ctx := context.Background()
+	for _, proto := range []string{"extended", "simple"} {
+		run := func(sql string) (int, error) {
+			if proto == "simple" {
+				res, err := conn.PgConn().Exec(ctx, sql).ReadAll()
+				if err != nil {
+					return 0, err
+				}
+				return len(res[0].Rows), nil
+			}
+			rows, err := conn.Query(ctx, sql)
+			if err != nil {
+				return 0, err
+			}
+			n := 0
+			for rows.Next() {
+				n++
+			}
+			return n, rows.Err()
+		}
+		if n, err := run("SELECT x FROM generate_series(1, 1000) x"); err != nil || n != 1000 {
+			t.Fatalf("%s: 1000 rows at the limit: %d, %v", proto, n, err)
+		}
+		_, err := run("SELECT x FROM generate_series(1, 10000000) x")
+		pe := wantViolation(t, err, "54000", "max_rows_per_query")
+		if !strings.Contains(strings.ToLower(pe.Hint), "keyset") && !strings.Contains(strings.ToLower(pe.Hint), "paginat") {
+			t.Errorf("hint %q does not suggest keyset pagination", pe.Hint)
+		}
+		_, err = run("SELECT repeat('x', 100000) FROM generate_series(1, 20)")
+		pe = wantViolation(t, err, "54000", "max_result_bytes")
+		if !strings.Contains(strings.ToLower(pe.Hint), "column") {
+			t.Errorf("hint %q does not suggest selecting fewer columns", pe.Hint)
+		}
+		// The session and the (only) backend are fine afterwards.
+		if n, err := run("SELECT 1"); err != nil || n != 1 {
+			t.Fatalf("%s: after the violations: %d, %v", proto, n, err)
+		}
+	}
+}
+
+func TestAnOverLimitResultInsideATransactionFailsTheTransaction(t *testing.T) {
+	p, db, _ := policyProxy(t, smallLimits(policy.ModeEnforce), 1)
+	conn := connect(t, p, db)
+	ctx := context.Background()
+	mustExec(t, conn, "CREATE TABLE t(x int)")
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := tx.Query(ctx, "SELECT x FROM generate_series(1, 5000) x")
+	for rows.Next() {
+	}
+	wantViolation(t, rows.Err(), "54000", "max_rows_per_query")
+	if conn.PgConn().TxStatus() != 'E' {
+		t.Fatalf("transaction status after the violation = %c, want E", conn.PgConn().TxStatus())
+	}
+	// COMMIT of the failed transaction rolls back, as in PostgreSQL.
+	tag, err := conn.PgConn().Exec(ctx, "COMMIT").ReadAll()
+	if err != nil || tag[0].CommandTag.String() != "ROLLBACK" {
+		t.Fatalf("COMMIT after the violation: %v %v", tag, err)
+	}
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rows after the rolled back transaction: %d, %v", n, err)
+	}
+}
+
+func TestWriteLimitLeavesTheDatabaseAsItWas(t *testing.T) {
+	p, db, _ := policyProxy(t, smallLimits(policy.ModeEnforce), 1)
+	conn := connect(t, p, db)
+	ctx := context.Background()
+	mustExec(t, conn, "CREATE TABLE items(id int primary key, v int)")
+	mustExec(t, conn, "INSERT INTO items SELECT g, 0 FROM generate_series(1, 1000) g")
+	mustExec(t, conn, "INSERT INTO items SELECT g, 0 FROM generate_series(1001, 1500) g")
+	count := func() (n, sum int) {
+		if err := conn.QueryRow(ctx, "SELECT count(*), coalesce(sum(v), 0) FROM items").Scan(&n, &sum); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	for _, tc := range []struct {
+		name string
+		run  func() error
+	}{
+		{"simple UPDATE of 1500 rows", func() error { _, err := conn.PgConn().Exec(ctx, "UPDATE items SET v = v + 1").ReadAll(); return err }},
+		{"extended UPDATE of 1500 rows", func() error { _, err := conn.Exec(ctx, "UPDATE items SET v = v + $1", 1); return err }},
+		{"INSERT … SELECT of 1001 rows", func() error {
+			_, err := conn.Exec(ctx, "INSERT INTO items SELECT g, 1 FROM generate_series(2001, 3001) g")
+			return err
+		}},
+		{"DELETE of 1500 rows", func() error { _, err := conn.PgConn().Exec(ctx, "DELETE FROM items").ReadAll(); return err }},
+		{"COPY FROM of 1001 rows", func() error {
+			var b strings.Builder
+			for i := 5001; i <= 6001; i++ {
+				fmt.Fprintf(&b, "%d\t7\n", i)
+			}
+			_, err := conn.PgConn().CopyFrom(ctx, strings.NewReader(b.String()), "COPY items FROM STDIN")
+			return err
+		}},
+	} {
+		err := tc.run()
+		wantViolation(t, err, "54000", "max_rows_per_write")
+		if n, sum := count(); n != 1500 || sum != 0 {
+			t.Fatalf("%s: table changed: %d rows, sum %d", tc.name, n, sum)
+		}
+	}
+	// At the limit it works, in autocommit and in a transaction.
+	if _, err := conn.Exec(ctx, "UPDATE items SET v = 1 WHERE id <= $1", 1000); err != nil {
+		t.Fatal(err)
+	}
+	if n, sum := count(); n != 1500 || sum != 1000 {
+		t.Fatalf("1000-row UPDATE: %d rows, sum %d", n, sum)
+	}
+	// Inside a transaction the statement fails and so does the transaction.
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx.Exec(ctx, "UPDATE items SET v = 5")
+	wantViolation(t, err, "54000", "max_rows_per_write")
+	if err := tx.Commit(ctx); err == nil {
+		t.Fatal("commit of the failed transaction succeeded")
+	}
+	if n, sum := count(); n != 1500 || sum != 1000 {
+		t.Fatalf("after the failed transaction: %d rows, sum %d", n, sum)
+	}
+}
+
+func TestTransactionTimeoutRollsBackAndFreesTheBackend(t *testing.T) {
+	p, db, _ := policyProxy(t, smallLimits(policy.ModeEnforce), 1)
+	ctx := context.Background()
+	for _, scenario := range []string{"idle in transaction", "statement running"} {
+		conn := connect(t, p, db)
+		other := connect(t, p, db)
+		mustExec(t, conn, "CREATE TABLE IF NOT EXISTS tt(x int)")
+		mustExec(t, conn, "BEGIN")
+		mustExec(t, conn, "INSERT INTO tt VALUES (1)")
+		var err error
+		if scenario == "idle in transaction" {
+			time.Sleep(2500 * time.Millisecond)
+			// The only backend went back to the pool: another client
+			// works while this one has not yet noticed.
+			if _, err := other.Exec(ctx, "SELECT 1"); err != nil {
+				t.Fatalf("%s: other client: %v", scenario, err)
+			}
+			_, err = conn.Exec(ctx, "SELECT 1")
+		} else {
+			_, err = conn.Exec(ctx, "SELECT pg_sleep(30)")
+		}
+		wantViolation(t, err, "25P04", "transaction_timeout")
+		_, err = conn.Exec(ctx, "SELECT 2")
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "25P02" {
+			t.Fatalf("%s: statement in the failed transaction: %v", scenario, err)
+		}
+		mustExec(t, conn, "ROLLBACK")
+		if _, err := other.Exec(ctx, "SELECT 1"); err != nil {
+			t.Fatalf("%s: other client after: %v", scenario, err)
+		}
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT 40 + 2").Scan(&n); err != nil || n != 42 {
+			t.Fatalf("%s: connection after ROLLBACK: %d, %v", scenario, n, err)
+		}
+	}
+}
+
+func TestStatementTimeoutCancelsAutocommitStatements(t *testing.T) {
+	p, db, _ := policyProxy(t, smallLimits(policy.ModeEnforce), 1)
+	conn := connect(t, p, db)
+	ctx := context.Background()
+	_, err := conn.Exec(ctx, "SELECT pg_sleep(30)")
+	wantViolation(t, err, "57014", "statement_timeout")
+	mustExec(t, conn, "SELECT pg_sleep(0.1)")
+}
+
+func TestWarnModeLetsEverythingThroughAndCountsIt(t *testing.T) {
+	p, db, eng := policyProxy(t, smallLimits(policy.ModeWarn), 1)
+	conn := connect(t, p, db)
+	ctx := context.Background()
+	rows, err := conn.Query(ctx, "SELECT x FROM generate_series(1, 5000) x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if rows.Err() != nil || n != 5000 {
+		t.Fatalf("warn mode: %d rows, %v", n, rows.Err())
+	}
+	mustExec(t, conn, "CREATE TABLE w(x int)")
+	mustExec(t, conn, "INSERT INTO w SELECT generate_series(1, 2000)")
+	var total uint64
+	for _, s := range eng.Stats().Series {
+		if s.Mode == policy.ModeWarn {
+			total += s.Count
+		}
+	}
+	if total < 2 {
+		t.Fatalf("warn mode counted %d violations, want the row and write ones", total)
+	}
+}
+
+func TestOffModeAndPerUserOverrideAndReload(t *testing.T) {
+	c := pgtest.Shared(t)
+	pgtest.CreateRole(t, c, "etl", "etl-pw", "")
+	cfg := smallLimits(policy.ModeEnforce)
+	cfg.Overrides = []policy.Override{{User: "etl", Settings: policy.Settings{MaxRowsPerQuery: ptr(int64(0)), MaxResultBytes: ptr(int64(0))}}}
+	p, db, eng := policyProxy(t, cfg, 2)
+	pgtest.Exec(t, c, db, "GRANT ALL ON SCHEMA public TO etl")
+	ctx := context.Background()
+	etl, err := pgx.Connect(ctx, p.URL("etl", "", db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer etl.Close(ctx)
+	var n int64
+	if err := etl.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM generate_series(1, 1000000)) s").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := etl.Query(ctx, "SELECT x FROM generate_series(1, 1000000) x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n = 0
+	for rows.Next() {
+		n++
+	}
+	if rows.Err() != nil || n != 1_000_000 {
+		t.Fatalf("ETL role read %d rows: %v", n, rows.Err())
+	}
+	app := connect(t, p, db)
+	_, err = app.Exec(ctx, "SELECT generate_series(1, 2000)")
+	wantViolation(t, err, "54000", "max_rows_per_query")
+	// A reload that lowers the limit applies to the next statement.
+	lower := smallLimits(policy.ModeEnforce)
+	lower.MaxRowsPerQuery = ptr(int64(10))
+	if err := eng.Reload(lower); err != nil {
+		t.Fatal(err)
+	}
+	_, err = app.Exec(ctx, "SELECT generate_series(1, 11)")
+	wantViolation(t, err, "54000", "max_rows_per_query")
+	off := smallLimits(policy.ModeOff)
+	if err := eng.Reload(off); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Exec(ctx, "SELECT generate_series(1, 5000)"); err != nil {
+		t.Fatalf("off mode: %v", err)
+	}
+}
+
+func TestDefaultLimitsOfRowsAndBytes(t *testing.T) {
+	p, db, _ := policyProxy(t, policy.Config{}, 1)
+	conn := connect(t, p, db)
+	ctx := context.Background()
+	rows, _ := conn.Query(ctx, "SELECT x FROM generate_series(1, 100001) x")
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	wantViolation(t, rows.Err(), "54000", "max_rows_per_query")
+	if n != 100000 {
+		t.Errorf("rows before the error: %d, want 100000", n)
+	}
+	rows, _ = conn.Query(ctx, "SELECT repeat('x', 1048576) FROM generate_series(1, 65)")
+	for rows.Next() {
+	}
+	wantViolation(t, rows.Err(), "54000", "max_result_bytes")
+	mustExec(t, conn, "SELECT 1")
+}
