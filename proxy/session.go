@@ -249,6 +249,11 @@ func isDisconnect(err error) bool {
 func (s *Session) startup() error {
 	cfg := s.srv.config()
 	_ = s.conn.SetDeadline(time.Now().Add(cfg.StartupTimeout))
+	if s.interrupts.Load() {
+		// Shutdown interrupted the connection before the deadline above
+		// replaced its own.
+		return newFatal(CodeAdminShutdown, "terminating connection due to administrator command")
+	}
 	pkt, err := s.negotiate(cfg)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+	"time"
 
 	"github.com/pgwarp/pgwarp/configs"
 	"github.com/pgwarp/pgwarp/proxy"
@@ -133,15 +134,21 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 		return err
 	}
 	setMaxProcs(c.MaxProcs, logger)
+	rt, err := newServices(c, logger)
+	if err != nil {
+		return err
+	}
 	pc, err := proxyConfig(c, logger)
 	if err != nil {
 		return err
 	}
+	rt.attach(&pc)
 	srv, err := proxy.New(pc)
 	if err != nil {
 		return err
 	}
 	metrics := telemetry.NewMetrics(telemetry.MetricsOptions{Version: version, Pools: srv.PoolStats})
+	rt.metrics = metrics
 	adminHTTP := c.Admin.HTTP
 	if adminHTTP == "" {
 		adminHTTP = telemetry.AdminOff
@@ -168,7 +175,11 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 		if err != nil {
 			return err
 		}
+		rt.attach(&npc)
 		npc.ReloadFunc = pc.ReloadFunc
+		if err := rt.reload(nc, nlogger); err != nil {
+			return err
+		}
 		if err := srv.Reload(npc); err != nil {
 			return err
 		}
@@ -189,8 +200,16 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	logger.Info("pgwarp listening", "listen", c.Listen, "version", version)
+	bctx, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	go orphanScanner(bctx, c, metrics, logger)
+	logger.Info("pgwarp listening", "listen", ln.Addr().String(), "version", version)
 	if ready != nil {
+		// Serve records the listener as it starts; wait for it so that
+		// ready can ask the server for its address.
+		for i := 0; i < 1000 && srv.Addr() == nil; i++ {
+			time.Sleep(time.Millisecond)
+		}
 		ready(srv)
 	}
 	for {

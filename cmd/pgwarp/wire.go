@@ -113,3 +113,5 @@ func showConfigRows(c *configs.Config) [][3]string {
 func newLogger(c *configs.Config) (*slog.Logger, error) {
 	return telemetry.NewLogger(os.Stderr, c.Telemetry.Log)
 }
+
+func itoa64(i int64) string { return strconv.FormatInt(i, 10) }

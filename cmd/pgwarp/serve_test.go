@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgwarp/pgwarp/internal/pgcluster"
+	"github.com/pgwarp/pgwarp/internal/pgtest"
+	"github.com/pgwarp/pgwarp/proxy"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	p, err := pgcluster.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", p)
+}
+
+// startServe runs `pgwarp serve --config file` in-process and returns the
+// client address and the admin HTTP address.
+func startServe(t *testing.T, yaml string) (string, string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pgwarp.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &serveFlags{config: file, maxProcs: -1}
+	c, err := f.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, c, f, func(*proxy.Server) { close(ready) })
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("serve did not become ready")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return c.Listen, c.Admin.HTTP, file
+}
+
+func TestServeEnforcesPoliciesFromTheFileAndReloadsThem(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	listen, adminHTTP := freeAddr(t), freeAddr(t)
+	cfg := func(rows int) string {
+		return fmt.Sprintf(`listen: %s
+admin: { http: %s, users: [postgres] }
+auth: { method: trust }
+databases:
+  %s:
+    upstream: %s
+    pool: { max_size: 2 }
+policy:
+  max_rows_per_query: %d
+`, listen, adminHTTP, db, c.URL(c.Superuser(), db), rows)
+	}
+	_, _, file := startServe(t, cfg(100))
+	ctx := context.Background()
+	url := fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", listen, db)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	query := func(n int) error {
+		rows, err := conn.Query(ctx, "SELECT generate_series(1, $1::int)", n)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+		}
+		return rows.Err()
+	}
+	if err := query(100); err != nil {
+		t.Fatal(err)
+	}
+	var pe *pgconn.PgError
+	if err := query(101); !errors.As(err, &pe) || pe.Code != "54000" {
+		t.Fatalf("over the file's limit: %v", err)
+	}
+
+	adminURL := fmt.Sprintf("postgres://postgres@%s/pgwarp?sslmode=disable", listen)
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var setting, value, source string
+	found := false
+	rows, err := admin.Query(ctx, "SHOW POLICY", pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		if err := rows.Scan(&setting, &value, &source); err != nil {
+			t.Fatal(err)
+		}
+		if setting == "max_rows_per_query" && value == "100" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("SHOW POLICY does not show max_rows_per_query 100")
+	}
+
+	resp, err := http.Get("http://" + adminHTTP + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `pgwarp_policy_violations_total{limit="max_rows_per_query",mode="enforce"} 1`) {
+		t.Fatalf("/metrics lacks the violation:\n%s", grepLines(string(body), "pgwarp_policy"))
+	}
+
+	// A lower limit in the file applies to the next statement after RELOAD.
+	if err := os.WriteFile(file, []byte(cfg(10)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "RELOAD", pgx.QueryExecModeSimpleProtocol); err != nil {
+		t.Fatal(err)
+	}
+	if err := query(11); !errors.As(err, &pe) || pe.Code != "54000" {
+		t.Fatalf("after reload: %v", err)
+	}
+	// An invalid file is refused and the old configuration stays.
+	if err := os.WriteFile(file, []byte(cfg(10)+"policy_typo: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "RELOAD", pgx.QueryExecModeSimpleProtocol); err == nil {
+		t.Fatal("RELOAD of an invalid file succeeded")
+	}
+	if err := query(10); err != nil {
+		t.Fatalf("after a refused reload: %v", err)
+	}
+	raw, err := net.DialTimeout("tcp", listen, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
