@@ -126,3 +126,60 @@ func (b *Backend) readMessage() (byte, []byte, error) {
 		}
 	}
 }
+
+// RawQuery runs sql with the simple protocol like Query, but hands every
+// message the server sends, header included, to sink as it arrives (for
+// results that must be kept byte for byte, such as a cache refresh). The
+// slice is valid only during the call. A server error is returned as
+// *pgconn.PgError once the backend is idle again.
+func (b *Backend) RawQuery(ctx context.Context, sql string, sink func(typ byte, msg []byte)) error {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(30 * time.Second)
+	}
+	_ = b.Conn.SetDeadline(dl)
+	defer b.Conn.SetDeadline(time.Time{})
+	msg := []byte{'Q', 0, 0, 0, 0}
+	msg = append(append(msg, sql...), 0)
+	binary.BigEndian.PutUint32(msg[1:], uint32(len(msg)-1))
+	if _, err := b.Conn.Write(msg); err != nil {
+		b.broken = true
+		return err
+	}
+	var pgErr *pgconn.PgError
+	hdr := make([]byte, 5)
+	for {
+		typ, body, err := b.readMessage()
+		if err != nil {
+			b.broken = true
+			return err
+		}
+		switch typ {
+		case 'E':
+			var er pgproto3.ErrorResponse
+			_ = er.Decode(body)
+			if pgErr == nil {
+				pgErr = pgconn.ErrorResponseToPgError(&er)
+			}
+		case 'S':
+			var ps pgproto3.ParameterStatus
+			if err := ps.Decode(body); err == nil {
+				b.Params[ps.Name] = ps.Value
+			}
+		case 'Z':
+			if len(body) == 1 {
+				b.TxStatus = body[0]
+			}
+			if pgErr != nil {
+				return pgErr
+			}
+			return nil
+		case 'G', 'H', 'W':
+			b.broken = true
+			return errors.New("pgwarp housekeeping query started a COPY")
+		}
+		hdr[0] = typ
+		binary.BigEndian.PutUint32(hdr[1:], uint32(len(body)+4))
+		sink(typ, append(hdr[:5:5], body...))
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgwarp/pgwarp/cache"
 	"github.com/pgwarp/pgwarp/policy"
 )
 
@@ -201,6 +202,15 @@ type Config struct {
 	// Policy enforces limits on statements; nil enforces none. The engine
 	// is shared: reloading its configuration takes effect at once.
 	Policy *policy.Engine
+	// Cache is the read cache; nil caches nothing.
+	Cache *cache.Cache
+	// VolatileInvalidatesAll makes a statement calling a function that may
+	// write (a VOLATILE or parallel-unsafe user function) invalidate every
+	// entry of its database; false trusts such calls not to write.
+	VolatileInvalidatesAll bool
+	// InvalidationChannel is the NOTIFY channel pgwarp instances tell each
+	// other about writes on; empty turns cross-instance invalidation off.
+	InvalidationChannel string
 	// AdminUsers may use the admin console (database "pgwarp").
 	AdminUsers []string
 	// Logger receives connection and error logs. Nil means slog.Default().

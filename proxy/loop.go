@@ -105,15 +105,20 @@ func (s *Session) handle(typ byte, body []byte) error {
 		}
 		s.queries.Add(1)
 		s.srv.stats.queries.Add(1)
-		var info *query.Info
+		text := cstring(body)
+		res := s.srv.classify.Classify(text)
 		if s.renaming() {
-			info = s.classify(body)
 			// A simple query destroys the unnamed statement.
 			s.mu.Lock()
 			s.unnamed, s.unnamedOnBackend = nil, false
 			s.mu.Unlock()
 		}
-		return s.forwardInfo(expectQuery, typ, body, info)
+		answered, fill := s.lookupQuery(res, text)
+		if answered {
+			return nil
+		}
+		s.nextExecFill = fill
+		return s.forwardInfo(expectQuery, typ, body, res.Info)
 	case msgParse, msgBind, msgClose, msgDescribe:
 		if s.skipToSync {
 			return nil
@@ -121,18 +126,19 @@ func (s *Session) handle(typ byte, body []byte) error {
 		if s.renaming() {
 			return s.forwardExtended(typ, body)
 		}
+		if answered := s.trackSessionStatement(typ, body); answered {
+			return nil
+		}
 		return s.forward(kindOf(typ, body), typ, body)
 	case msgExecute:
 		if s.skipToSync {
 			return nil
 		}
 		var info *query.Info
-		if s.renaming() {
-			if portal, _, ok := readCString(body); ok {
-				s.mu.Lock()
-				info = s.portals[portal]
-				s.mu.Unlock()
-			}
+		if portal, _, ok := readCString(body); ok {
+			s.mu.Lock()
+			info = s.portals[portal]
+			s.mu.Unlock()
 		}
 		return s.forwardInfo(expectExecute, typ, body, info)
 	case msgFunctionCall:
@@ -214,6 +220,12 @@ func (s *Session) forwardInfo(kind expectKind, typ byte, body []byte, info *quer
 		s.batchRan = true
 	}
 	e := expectation{kind: kind, info: info, run: rn}
+	switch kind {
+	case expectQuery, expectExecute:
+		e.fill, s.nextExecFill = s.nextExecFill, nil
+	case expectDescribePortal:
+		e.fill, s.nextDescFill = s.nextDescFill, nil
+	}
 	if s.nextQueryWrapEnd && kind == expectQuery {
 		e.wrapEnd, s.nextQueryWrapEnd = true, false
 	}
@@ -225,6 +237,46 @@ func (s *Session) forwardInfo(kind expectKind, typ byte, body []byte, info *quer
 	s.mu.Unlock()
 	s.out = appendMsg(s.out, typ, body)
 	return nil
+}
+
+// cstring returns body up to its terminating zero byte as a string.
+func cstring(body []byte) string {
+	if i := bytes.IndexByte(body, 0); i >= 0 {
+		body = body[:i]
+	}
+	return string(body)
+}
+
+// trackSessionStatement records, in session mode (where statement names
+// pass through unchanged), what each prepared statement and portal runs,
+// for policies, invalidation and the cache. It reports whether a Bind group
+// was answered from the cache.
+func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
+	switch typ {
+	case msgParse:
+		if m, err := decodeParse(body); err == nil {
+			s.sessionStmts[m.name] = stmtShape{query: m.query, types: m.types, info: s.classify([]byte(m.query))}
+		}
+	case msgBind:
+		if portal, stmt, rest, err := decodeBindNames(body); err == nil {
+			sh, ok := s.sessionStmts[stmt]
+			s.mu.Lock()
+			s.portals[portal] = sh.info
+			s.mu.Unlock()
+			if ok && stmt != "" {
+				answered, fillDesc, fill := s.lookupExtended(sh, portal, rest)
+				if answered {
+					return true
+				}
+				s.nextDescFill, s.nextExecFill = fillDesc, fill
+			}
+		}
+	case msgClose:
+		if kind, name, err := decodeTarget(body); err == nil && kind == 'S' {
+			delete(s.sessionStmts, name)
+		}
+	}
+	return false
 }
 
 // classify classifies the statement text of a Query or Parse (the body up

@@ -142,7 +142,7 @@ func (s *Session) noteParameterStatusLocked(name, value string, own bool) {
 	if name == "application_name" {
 		s.appName.Store(value)
 	}
-	if own && s.mode == PoolTransaction && s.settings != nil {
+	if own && s.settings != nil {
 		s.settings[strings.ToLower(name)] = value
 	}
 }

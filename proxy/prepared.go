@@ -194,6 +194,13 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			s.describeNext[portal] = true
 		}
 		s.mu.Unlock()
+		if !reshaped {
+			answered, fillDesc, fill := s.lookupExtended(stmtShape{query: d.query, types: d.types, info: d.info}, portal, rest)
+			if answered {
+				return nil
+			}
+			s.nextDescFill, s.nextExecFill = fillDesc, fill
+		}
 		return s.forwardWithNamed(d, expectBind, func(name string) []byte { return appendBind(nil, portal, name, rest) }, portal, rest)
 	case msgDescribe:
 		kind, name, err := decodeTarget(body)

@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 
+	"github.com/pgwarp/pgwarp/cache"
 	"github.com/pgwarp/pgwarp/query"
 )
 
@@ -75,6 +76,9 @@ type expectation struct {
 	wrapEnd bool
 	// retry keeps a batch whose first Bind may meet a stale plan.
 	retry *retryBatch
+	// fill receives the result (Query, Execute) or the row description
+	// (Describe portal) for the cache.
+	fill *cache.Fill
 	// run is the policy state of the statement (Query, Execute).
 	run *run
 	// errorsAsNotice turns an ErrorResponse to a swallowed message into a

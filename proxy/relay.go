@@ -30,6 +30,7 @@ type relay struct {
 	// to pass through; passDrop says they are dropped.
 	passLeft int
 	passDrop bool
+	passFill *expectation // the streamed row also goes into this fill
 	out      emitter
 	done     chan struct{}
 }
@@ -131,6 +132,12 @@ func (r *relay) process() (released bool, err error) {
 			}
 			if !r.passDrop {
 				r.out.pass(r.r, r.r+k)
+			}
+			if r.passFill != nil {
+				fillResult(r.passFill, r.buf[r.r:r.r+k])
+				if r.passLeft == k {
+					r.passFill = nil
+				}
 			}
 			r.r += k
 			r.passLeft -= k
@@ -239,6 +246,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		if head.kind == expectBind && head.retry != nil && isStalePlanError(body) && r.retryStaleLocked(head) {
 			return nil
 		}
+		finishFill(head, false, s.srv)
 		r.errorResponse(head, body, start, end)
 		s.copyIn.Store(false)
 		s.copyOut = false
@@ -286,9 +294,17 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		switch head.kind {
 		case expectDescribeStmt, expectDescribePortal:
 			noteShape(head, body)
+			if head.fill != nil && start >= 0 {
+				if !head.fill.AppendDescribe(r.buf[start:end]) {
+					head.fill = nil
+				}
+			}
 			r.pass(head, start, end)
 			r.complete(true)
 		case expectQuery, expectExecute:
+			if start >= 0 {
+				fillResult(head, r.buf[start:end])
+			}
 			r.pass(head, start, end)
 		default:
 			return r.unexpected(head, typ)
@@ -301,6 +317,14 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 			if v := rn.obs.Row(size); v != nil && v.Enforced() {
 				r.violate(head, rn, v, true)
 			}
+		}
+		if s.mute {
+			finishFill(head, false, s.srv)
+		} else if start >= 0 {
+			fillResult(head, r.buf[start:end])
+		} else if head.fill != nil {
+			// A streamed row: its chunks are copied as they pass.
+			r.passFill = head
 		}
 		r.pass(head, start, end)
 	case msgCopyData:
@@ -321,6 +345,12 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 				// The next statement of a simple query starts afresh.
 				rn.obs = rn.dec.Observe()
 			}
+			if !s.mute && start >= 0 {
+				fillResult(head, r.buf[start:end])
+			}
+			if head.info != nil && !s.mute {
+				s.invalidateLocked(head.info)
+			}
 			r.pass(head, start, end)
 			s.noteCommandTagLocked(body)
 			if head.info != nil && head.stmtIdx < len(head.info.Statements) && !s.mute {
@@ -333,6 +363,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		switch head.kind {
 		case expectExecute:
 			s.finishRunLocked(head.run)
+			finishFill(head, !s.mute, s.srv)
 			r.complete(true)
 		case expectQuery, expectFunctionCall:
 		default:
@@ -453,6 +484,10 @@ func (r *relay) readyForQuery(head *expectation, status byte, start, end int) {
 	s.copyIn.Store(false)
 	s.copyOut = false
 	s.finishRunLocked(head.run)
+	finishFill(head, !head.failed && !s.mute, s.srv)
+	if status == txIdle {
+		s.endInvalidationsLocked()
+	}
 	s.mute = false
 	if status == txIdle && s.txTimeout != nil && !head.swallow {
 		// The client ended the timed-out transaction itself (its

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pgwarp/pgwarp/cache"
 	"github.com/pgwarp/pgwarp/policy"
 	"github.com/pgwarp/pgwarp/pool"
 	"github.com/pgwarp/pgwarp/query"
@@ -23,17 +24,27 @@ type Server struct {
 	log    *slog.Logger
 	secret []byte // keys mock SCRAM salts and remembered passwords
 
-	mu       sync.Mutex
-	ln       net.Listener
-	sessions map[uint64]*Session
-	byPID    map[uint32]*Session // cancel keys
-	perDB    map[string]int      // client count per database
-	pools    map[poolKey]*pool.Pool
-	creds    map[poolKey]*credential
-	stmts    *stmtRegistry
-	classify *query.Classifier
-	policy   *policy.Engine
-	closed   bool
+	mu        sync.Mutex
+	ln        net.Listener
+	sessions  map[uint64]*Session
+	byPID     map[uint32]*Session // cancel keys
+	perDB     map[string]int      // client count per database
+	pools     map[poolKey]*pool.Pool
+	creds     map[poolKey]*credential
+	stmts     *stmtRegistry
+	classify  *query.Classifier
+	policy    *policy.Engine
+	cache     *cache.Cache
+	catalogs  map[string]*catalogState
+	notifiers map[string]*notifier
+	instance  string
+	// bgCtx ends at shutdown; bg counts the background goroutines.
+	bgCtx  context.Context
+	bgStop context.CancelFunc
+	bg     sync.WaitGroup
+	closed bool
+
+	cacheStats cacheStats
 
 	nextID      atomic.Uint64
 	clients     atomic.Int64
@@ -93,6 +104,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.policy = c.Policy
+	s.cache = c.Cache
+	s.catalogs = map[string]*catalogState{}
+	s.notifiers = map[string]*notifier{}
+	s.instance = newInstanceID()
+	s.bgCtx, s.bgStop = context.WithCancel(context.Background())
 	s.cfg.Store(c)
 	return s, nil
 }
@@ -300,6 +316,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, p := range pools {
 		p.Close(5 * time.Second)
 	}
+	s.bgStop()
+	s.bg.Wait()
 	return err
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pgwarp/pgwarp/cache"
 	"github.com/pgwarp/pgwarp/policy"
 	"github.com/pgwarp/pgwarp/pool"
 	"github.com/pgwarp/pgwarp/query"
@@ -163,7 +164,18 @@ type Session struct {
 	retryPending      *retryBatch // a batch the session must send again
 	retryWake         atomic.Bool
 	describeNext      map[string]bool // portals whose statement changed shape (retry.go)
-	failedExit        map[string]bool // failed transaction: statements/portals that end it
+
+	// Cache (cache.go). kb, replayBuf, nextDescFill, nextExecFill and
+	// sessionStmts belong to the session goroutine; txInvalid and
+	// txInvalidAll are guarded by mu.
+	kb           cache.KeyBuilder
+	replayBuf    []byte
+	nextDescFill *cache.Fill
+	nextExecFill *cache.Fill
+	sessionStmts map[string]stmtShape // session mode: the client's statements
+	txInvalid    []cache.TableID
+	txInvalidAll bool
+	failedExit   map[string]bool // failed transaction: statements/portals that end it
 	// cancelFailed: a cancel for this backend was not confirmed, so it must
 	// not serve anyone else.
 	cancelFailed bool
@@ -175,7 +187,7 @@ type Session struct {
 }
 
 func newSession(srv *Server, id uint64, conn net.Conn) *Session {
-	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}, failedExit: map[string]bool{}, describeNext: map[string]bool{}}
+	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}, failedExit: map[string]bool{}, describeNext: map[string]bool{}, sessionStmts: map[string]stmtShape{}}
 	s.remote = conn.RemoteAddr().String()
 	s.cond = sync.NewCond(&s.mu)
 	s.batchOut = -1

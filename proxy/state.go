@@ -225,8 +225,14 @@ func (s *Session) endTransactionLocked(status byte, b *pool.Backend) {
 		s.txSettings, s.txError, s.txRollbacks, s.txLastTag = s.txSettings[:0], false, 0, ""
 		clear(s.portals)
 	}()
-	if len(s.txSettings) == 0 || !s.renaming() {
+	if len(s.txSettings) == 0 {
 		return
+	}
+	// In session mode the backend keeps the settings itself; the client's
+	// copy still matters (cache keys).
+	backendSettings := b.Settings
+	if !s.renaming() {
+		backendSettings = map[string]string{}
 	}
 	rolledBack := s.txLastTag == "ROLLBACK"
 	if s.txError || s.txRollbacks > 1 || (s.txRollbacks == 1 && !rolledBack) {
@@ -241,7 +247,7 @@ func (s *Session) endTransactionLocked(status byte, b *pool.Backend) {
 		switch e.Kind {
 		case query.EffectSet:
 			s.settings[e.Name] = e.Value
-			b.Settings[e.Name] = e.Value
+			backendSettings[e.Name] = e.Value
 		case query.EffectReset:
 			// RESET returns to the connection's startup value, which the
 			// next settings sync re-applies.
@@ -250,10 +256,10 @@ func (s *Session) endTransactionLocked(status byte, b *pool.Backend) {
 			} else {
 				delete(s.settings, e.Name)
 			}
-			delete(b.Settings, e.Name)
+			delete(backendSettings, e.Name)
 		case query.EffectResetAll:
 			s.settings = copySettings(s.startupSettings)
-			clear(b.Settings)
+			clear(backendSettings)
 		}
 	}
 }

@@ -242,3 +242,55 @@ func readCString(b []byte) (string, []byte, bool) {
 	}
 	return "", nil, false
 }
+
+// peekGroup reports whether the messages buffered right after a Bind of
+// the unnamed portal are exactly [Describe portal ""], Execute "" with no
+// row limit, Sync — the group a cached extended-protocol result answers —
+// and whether the Describe is there. Nothing is consumed.
+func (m *msgReader) peekGroup() (describe, ok bool) {
+	p := m.r
+	next := func() (byte, []byte, bool) {
+		if m.w-p < 5 {
+			return 0, nil, false
+		}
+		n := int(int32(binary.BigEndian.Uint32(m.buf[p+1:])))
+		if n < 4 || m.w-p < 1+n {
+			return 0, nil, false
+		}
+		typ, body := m.buf[p], m.buf[p+5:p+1+n]
+		p += 1 + n
+		return typ, body, true
+	}
+	typ, body, ok := next()
+	if !ok {
+		return false, false
+	}
+	if typ == msgDescribe {
+		if len(body) != 2 || body[0] != 'P' || body[1] != 0 {
+			return false, false
+		}
+		describe = true
+		if typ, body, ok = next(); !ok {
+			return false, false
+		}
+	}
+	if typ != msgExecute || len(body) != 5 || body[0] != 0 || binary.BigEndian.Uint32(body[1:]) != 0 {
+		return false, false
+	}
+	if typ, body, ok = next(); !ok || typ != msgSync || len(body) != 0 {
+		return false, false
+	}
+	return describe, true
+}
+
+// skipGroup consumes the group peekGroup found.
+func (m *msgReader) skipGroup(describe bool) {
+	n := 2
+	if describe {
+		n = 3
+	}
+	for range n {
+		l := int(binary.BigEndian.Uint32(m.buf[m.r+1:]))
+		m.r += 1 + l
+	}
+}

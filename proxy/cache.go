@@ -1,0 +1,573 @@
+package proxy
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgwarp/pgwarp/cache"
+	"github.com/pgwarp/pgwarp/pool"
+	"github.com/pgwarp/pgwarp/query"
+)
+
+// The read cache. Only statements the query package proves cacheable (a
+// single read-only, deterministic statement outside a transaction block,
+// reading ordinary tables, views or materialized views) are looked up; the
+// key covers database, role, the client's settings, the comment-free text,
+// parameters and formats. A hit is replayed byte for byte without a
+// backend; a miss streams to the client while the relay copies the result
+// into the entry. Writes invalidate what they touch at their
+// CommandComplete and again when their transaction ends (after commit, so
+// that a read racing the commit cannot be stored), and other pgwarp
+// instances hear of them over NOTIFY (invalidate.go).
+
+// cacheStats counts lookups by Hyperdrive's vocabulary of outcomes.
+type cacheStats struct {
+	byReason sync.Map // string → *atomic.Int64
+}
+
+func (cs *cacheStats) add(reason string) {
+	v, ok := cs.byReason.Load(reason)
+	if !ok {
+		v, _ = cs.byReason.LoadOrStore(reason, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
+}
+
+// CacheOutcomes returns how many statements ended in each cache outcome
+// (hit, miss, stale, follow, uncacheable, volatile, transaction,
+// multiplestatements, parseerror, disabled, oversizedresult).
+func (srv *Server) CacheOutcomes() map[string]int64 {
+	out := map[string]int64{}
+	srv.cacheStats.byReason.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// catalogState is the catalog of one upstream database, loaded on first
+// need and again after DDL.
+type catalogState struct {
+	cat     atomic.Pointer[query.Catalog]
+	mu      sync.Mutex
+	loading bool
+	stale   bool
+}
+
+// catalogFor returns the catalog of the session's upstream database, or
+// nil while it is not loaded (and starts loading it).
+func (srv *Server) catalogFor(s *Session) *query.Catalog {
+	k := s.upstreamDatabase()
+	srv.mu.Lock()
+	st := srv.catalogs[k]
+	if st == nil {
+		st = &catalogState{}
+		srv.catalogs[k] = st
+	}
+	srv.mu.Unlock()
+	cat := st.cat.Load()
+	st.mu.Lock()
+	need := (cat == nil || st.stale) && !st.loading
+	if need {
+		st.loading, st.stale = true, false
+	}
+	st.mu.Unlock()
+	if need {
+		go srv.loadCatalog(st, s.pool)
+	}
+	return cat
+}
+
+// refreshCatalog marks the session's catalog stale after DDL.
+func (srv *Server) refreshCatalog(s *Session) {
+	srv.mu.Lock()
+	st := srv.catalogs[s.upstreamDatabase()]
+	srv.mu.Unlock()
+	if st != nil {
+		st.mu.Lock()
+		st.stale = true
+		st.mu.Unlock()
+	}
+}
+
+func (srv *Server) loadCatalog(st *catalogState, p *pool.Pool) {
+	defer func() {
+		st.mu.Lock()
+		st.loading = false
+		st.mu.Unlock()
+	}()
+	if p == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lease, err := p.Acquire(ctx)
+	if err != nil {
+		return
+	}
+	b := lease.Backend()
+	cat, err := query.LoadCatalog(ctx, func(ctx context.Context, sql string) ([][]string, error) {
+		res, err := b.Query(ctx, sql)
+		if err != nil {
+			return nil, err
+		}
+		rows := make([][]string, len(res.Rows))
+		for i, r := range res.Rows {
+			rows[i] = make([]string, len(r))
+			for j, v := range r {
+				if v != nil {
+					rows[i][j] = *v
+				}
+			}
+		}
+		return rows, nil
+	})
+	if b.Broken() || b.TxStatus != txIdle {
+		lease.Destroy()
+	} else {
+		lease.Release()
+	}
+	if err != nil {
+		srv.log.Warn("loading the catalog for the cache failed; statements are not cached until it loads", "error", err)
+		return
+	}
+	st.cat.Store(cat)
+}
+
+// searchPath returns the session's search_path for resolving names.
+func (s *Session) searchPath() query.SearchPath {
+	v, ok := s.settings["search_path"]
+	if !ok {
+		return query.DefaultSearchPath(s.upstreamUser())
+	}
+	return query.ParseSearchPath(v, s.upstreamUser())
+}
+
+// tableID spells a relation as cache rules and invalidations do.
+func tableID(r query.Relation) cache.TableID {
+	return cache.TableID(r.Schema + "." + r.Name)
+}
+
+// cacheable decides whether a statement may be served from the cache and,
+// if so, returns its read dependencies. mu must not be held.
+func (s *Session) cacheable(info *query.Info, textParams [][]byte) ([]cache.TableID, string) {
+	if s.admin || info == nil {
+		return nil, "disabled"
+	}
+	s.mu.Lock()
+	inTx := s.lease != nil && (s.txStatus != txIdle || s.batchOpen || !s.q.empty())
+	pinned := s.pins.reason() != "" || s.txTimeout != nil
+	s.mu.Unlock()
+	if pinned {
+		return nil, "uncacheable"
+	}
+	cat := s.srv.catalogFor(s)
+	if cat == nil {
+		return nil, "uncacheable"
+	}
+	sp := s.searchPath()
+	v := query.Eligibility(info, cat, query.Env{InTransaction: inTx, SearchPath: sp, TextParams: textParams})
+	if !v.Cacheable() {
+		return nil, v.Reason.String()
+	}
+	deps, ok := cat.ReadDependencies(&info.Statements[0], sp)
+	if !ok {
+		return nil, "uncacheable"
+	}
+	tables := make([]cache.TableID, len(deps))
+	for i, d := range deps {
+		tables[i] = tableID(d)
+	}
+	return tables, ""
+}
+
+// keyBase starts a cache key with what every statement of this session
+// shares: database, role and the settings that can change results.
+func (s *Session) keyBase(p cache.Protocol) {
+	s.kb.Reset(p, s.upstreamDatabase(), s.upstreamUser())
+	for name, v := range s.settings {
+		if name != "application_name" {
+			s.kb.Setting(name, v)
+		}
+	}
+}
+
+// cacheHint converts a statement's SQL-comment hint.
+func cacheHint(h query.Hint) cache.Hint {
+	out := cache.Hint{NoCache: h.Mode == query.HintNoCache}
+	if h.Mode == query.HintCache {
+		out.TTL = h.TTL
+		if h.HasSWR {
+			swr := h.SWR
+			out.StaleWhileRevalidate = &swr
+		}
+	}
+	return out
+}
+
+// lookupQuery tries the cache for a simple query. It returns true when the
+// client was answered from the cache, and otherwise the fill the relay must
+// complete (nil when the result is not to be stored).
+func (s *Session) lookupQuery(res query.Result, sql string) (bool, *cache.Fill) {
+	c := s.srv.cache
+	if c == nil {
+		return false, nil
+	}
+	tables, reason := s.cacheable(res.Info, nil)
+	if reason != "" {
+		s.srv.cacheStats.add(reason)
+		return false, nil
+	}
+	s.keyBase(cache.ProtocolSimple)
+	s.kb.Statement(res.Text)
+	key, err := s.kb.Key()
+	if err != nil {
+		s.srv.cacheStats.add("uncacheable")
+		return false, nil
+	}
+	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables,
+		Fingerprint: strconv.FormatUint(res.Info.Fingerprint, 16), Hint: cacheHint(res.Hint)})
+	switch r.Status {
+	case cache.StatusHit, cache.StatusStale:
+		s.srv.cacheStats.add(r.Status.String())
+		s.replay(nil, r.Entry.Result())
+		if r.Fill != nil {
+			go s.srv.refresh(s.refreshJob(sql), r.Fill)
+		}
+		return true, nil
+	case cache.StatusFollow:
+		ctx, cancel := context.WithTimeout(context.Background(), s.followTimeout())
+		e, err := r.Flight.Wait(ctx)
+		cancel()
+		if err == nil && e != nil {
+			s.srv.cacheStats.add("hit")
+			s.replay(nil, e.Result())
+			return true, nil
+		}
+		s.srv.cacheStats.add("miss")
+		return false, nil
+	case cache.StatusMiss:
+		s.srv.cacheStats.add("miss")
+		return false, r.Fill
+	}
+	s.srv.cacheStats.add("disabled")
+	return false, nil
+}
+
+// followTimeout bounds how long a request waits for an identical one in
+// flight: the statement timeout when one applies, else 30s.
+func (s *Session) followTimeout() time.Duration {
+	if d := s.txLimit.StatementTimeout; d > 0 {
+		return d
+	}
+	return 30 * time.Second
+}
+
+// replay answers the client from the cache: prefix (BindComplete and the
+// like), the entry's bytes, ReadyForQuery 'I'. The entry's bytes are shared
+// and never modified.
+func (s *Session) replay(prefix, result []byte) {
+	s.replayBuf = append(append(s.replayBuf[:0], prefix...), result...)
+	s.replayBuf = appendReadyForQuery(s.replayBuf, txIdle)
+	s.queries.Add(1)
+	_ = s.writeClient(s.replayBuf)
+	if cap(s.replayBuf) > 1<<20 {
+		s.replayBuf = nil
+	}
+}
+
+// refreshJob is what a background refresh needs from the session.
+type refreshJob struct {
+	pool     *pool.Pool
+	sql      string
+	settings map[string]string
+}
+
+func (s *Session) refreshJob(sql string) refreshJob {
+	return refreshJob{pool: s.pool, sql: sql, settings: copySettings(s.settings)}
+}
+
+// refresh runs a stale entry's statement again on a pooled backend, with
+// the settings of the client that found it stale, and completes the fill.
+func (srv *Server) refresh(job refreshJob, fill *cache.Fill) {
+	defer fill.Abort()
+	if job.pool == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lease, err := job.pool.Acquire(ctx)
+	if err != nil {
+		return
+	}
+	b := lease.Backend()
+	ok := func() bool {
+		if sql := settingsSQL(job.settings, b.Settings); sql != "" {
+			if _, err := b.Query(ctx, sql); err != nil {
+				return false
+			}
+			b.Settings = copySettings(job.settings)
+		}
+		err := b.RawQuery(ctx, job.sql, func(typ byte, msg []byte) {
+			switch typ {
+			case msgRowDescription, msgDataRow, msgCommandComplete:
+				fill.Append(msg)
+			}
+		})
+		return err == nil
+	}()
+	if b.Broken() || b.TxStatus != txIdle {
+		lease.Destroy()
+	} else {
+		lease.Release()
+	}
+	if ok {
+		_ = fill.Complete()
+	}
+}
+
+// fillResult copies a result message into the entry being filled, and
+// gives up on it when it grows too large. mu is held (relay).
+func fillResult(e *expectation, msg []byte) {
+	if e.fill != nil && !e.fill.Append(msg) {
+		e.fill.Abort()
+		e.fill = nil
+	}
+}
+
+// finishFill stores or drops the entry of an expectation that completed.
+func finishFill(e *expectation, ok bool, srv *Server) {
+	if e.fill == nil {
+		return
+	}
+	if ok {
+		if err := e.fill.Complete(); errors.Is(err, cache.ErrOversized) {
+			srv.cacheStats.add("oversizedresult")
+		}
+	} else {
+		e.fill.Abort()
+	}
+	e.fill = nil
+}
+
+// invalidateLocked applies the write set of statements that changed data
+// and remembers it for the end of the transaction. mu is held.
+func (s *Session) invalidateLocked(info *query.Info) {
+	c := s.srv.cache
+	if c == nil || info == nil || info.ReadOnly() {
+		return
+	}
+	db := s.upstreamDatabase()
+	ddl := false
+	for i := range info.Statements {
+		if info.Statements[i].Kind == query.KindDDL {
+			ddl = true
+		}
+	}
+	if ddl {
+		s.srv.refreshCatalog(s)
+	}
+	cat := s.srv.catalogFor(s)
+	all := ddl || cat == nil
+	var tables []cache.TableID
+	if !all {
+		ws := cat.Invalidations(info, s.searchPath())
+		all = ws.All || (ws.MayWrite && s.srv.config().VolatileInvalidatesAll)
+		for _, t := range ws.Tables {
+			tables = append(tables, tableID(t))
+		}
+	}
+	if all {
+		c.InvalidateDatabase(db)
+		s.txInvalidAll = true
+	} else if len(tables) > 0 {
+		c.Invalidate(db, tables...)
+		s.txInvalid = append(s.txInvalid, tables...)
+	}
+}
+
+// endInvalidationsLocked runs at the end of a transaction: what it wrote
+// is invalidated again now that the commit is visible, and published to
+// the other pgwarp instances. mu is held.
+func (s *Session) endInvalidationsLocked() {
+	if !s.txInvalidAll && len(s.txInvalid) == 0 {
+		return
+	}
+	c, db := s.srv.cache, s.upstreamDatabase()
+	if s.txInvalidAll {
+		c.InvalidateDatabase(db)
+		s.srv.publish(s, db, nil)
+	} else {
+		c.Invalidate(db, s.txInvalid...)
+		s.srv.publish(s, db, s.txInvalid)
+	}
+	s.txInvalid, s.txInvalidAll = s.txInvalid[:0], false
+}
+
+// stmtShape is what the cache needs of a prepared statement.
+type stmtShape struct {
+	query string
+	types []uint32
+	info  *query.Info
+}
+
+// bindParams extracts the parameter formats and values of a Bind body
+// (after the portal and statement names) for the cache key; ok is false
+// for a malformed body.
+func bindParams(rest []byte) (formats []int16, values [][]byte, resultFormats []int16, ok bool) {
+	b := rest
+	read16 := func() (int16, bool) {
+		if len(b) < 2 {
+			return 0, false
+		}
+		v := int16(binary.BigEndian.Uint16(b))
+		b = b[2:]
+		return v, true
+	}
+	n, ok := read16()
+	if !ok || n < 0 {
+		return nil, nil, nil, false
+	}
+	for range n {
+		f, ok := read16()
+		if !ok {
+			return nil, nil, nil, false
+		}
+		formats = append(formats, f)
+	}
+	np, ok := read16()
+	if !ok || np < 0 {
+		return nil, nil, nil, false
+	}
+	for range np {
+		if len(b) < 4 {
+			return nil, nil, nil, false
+		}
+		l := int(int32(binary.BigEndian.Uint32(b)))
+		b = b[4:]
+		switch {
+		case l == -1:
+			values = append(values, nil)
+		case l < 0 || l > len(b):
+			return nil, nil, nil, false
+		default:
+			values = append(values, b[:l:l])
+			b = b[l:]
+		}
+	}
+	nr, ok := read16()
+	if !ok || nr < 0 {
+		return nil, nil, nil, false
+	}
+	for range nr {
+		f, ok := read16()
+		if !ok {
+			return nil, nil, nil, false
+		}
+		resultFormats = append(resultFormats, f)
+	}
+	return formats, values, resultFormats, len(b) == 0
+}
+
+// lookupExtended tries the cache for the extended-protocol group Bind,
+// [Describe portal], Execute, Sync of a prepared statement when the whole
+// group is already buffered. It reports whether it answered the group
+// (consuming it from the reader); otherwise it returns the fills the relay
+// must complete for the Describe and the Execute.
+func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte) (answered bool, fillDesc, fill *cache.Fill) {
+	c := s.srv.cache
+	if c == nil || portal != "" {
+		return false, nil, nil
+	}
+	describe, ok := s.rd.peekGroup()
+	if !ok {
+		return false, nil, nil
+	}
+	formats, values, resultFormats, ok := bindParams(rest)
+	if !ok {
+		return false, nil, nil
+	}
+	var textParams [][]byte
+	for i, v := range values {
+		f := int16(0)
+		if len(formats) == 1 {
+			f = formats[0]
+		} else if i < len(formats) {
+			f = formats[i]
+		}
+		if f == 0 {
+			textParams = append(textParams, v)
+		}
+	}
+	tables, reason := s.cacheable(d.info, textParams)
+	if reason != "" {
+		s.srv.cacheStats.add(reason)
+		return false, nil, nil
+	}
+	s.keyBase(cache.ProtocolExtended)
+	s.kb.Statement(d.query)
+	for i, v := range values {
+		f := int16(0)
+		if len(formats) == 1 {
+			f = formats[0]
+		} else if i < len(formats) {
+			f = formats[i]
+		}
+		var oid uint32
+		if i < len(d.types) {
+			oid = d.types[i]
+		}
+		s.kb.Param(f, oid, v)
+	}
+	if describe {
+		resultFormats = append(resultFormats, -1) // marks a described portal
+	}
+	s.kb.ResultFormats(resultFormats)
+	key, err := s.kb.Key()
+	if err != nil {
+		return false, nil, nil
+	}
+	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables,
+		Fingerprint: strconv.FormatUint(d.info.Fingerprint, 16)})
+	var e *cache.Entry
+	switch r.Status {
+	case cache.StatusHit, cache.StatusStale:
+		s.srv.cacheStats.add(r.Status.String())
+		e = r.Entry
+		if r.Fill != nil {
+			r.Fill.Abort() // an extended statement is refreshed by its next miss
+		}
+	case cache.StatusFollow:
+		ctx, cancel := context.WithTimeout(context.Background(), s.followTimeout())
+		e, err = r.Flight.Wait(ctx)
+		cancel()
+		if err != nil || e == nil {
+			s.srv.cacheStats.add("miss")
+			return false, nil, nil
+		}
+		s.srv.cacheStats.add("hit")
+	case cache.StatusMiss:
+		s.srv.cacheStats.add("miss")
+		if describe {
+			return false, r.Fill, r.Fill
+		}
+		return false, nil, r.Fill
+	default:
+		s.srv.cacheStats.add("disabled")
+		return false, nil, nil
+	}
+	// Answer the whole group: BindComplete, the portal's description if
+	// asked, the rows and CommandComplete, ReadyForQuery.
+	prefix := []byte{msgBindComplete, 0, 0, 0, 4}
+	if describe {
+		prefix = append(prefix, e.Describe()...)
+	}
+	s.rd.skipGroup(describe)
+	s.replay(prefix, e.Result())
+	return true, nil, nil
+}

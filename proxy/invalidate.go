@@ -1,0 +1,207 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgwarp/pgwarp/cache"
+)
+
+// Cross-instance invalidation. When several pgwarp processes front the same
+// database, each publishes the writes it saw with NOTIFY on a configured
+// channel and listens on it with a dedicated upstream connection; the
+// database is the coordination point, no other service is needed. A
+// listener that reconnects invalidates its whole database, since it may
+// have missed notifications. Writes made outside pgwarp are bounded only by
+// the TTL.
+
+// notifier publishes and receives the invalidations of one upstream
+// database. Its two goroutines (publisher and listener) are owned by the
+// server and stop with it.
+type notifier struct {
+	srv      *Server
+	db       string
+	channel  string
+	cfg      *pgconn.Config
+	queue    chan cache.Invalidation
+	mu       sync.Mutex
+	overflow bool // an invalidation was dropped: publish the whole database
+}
+
+// publish queues an invalidation for the other instances; it never blocks
+// (a full queue degrades to a whole-database invalidation).
+func (srv *Server) publish(s *Session, db string, tables []cache.TableID) {
+	n := srv.notifierFor(s, db)
+	if n == nil {
+		return
+	}
+	inv := cache.Invalidation{Origin: srv.instance, Database: db, Tables: append([]cache.TableID(nil), tables...)}
+	select {
+	case n.queue <- inv:
+	default:
+		n.mu.Lock()
+		n.overflow = true
+		n.mu.Unlock()
+	}
+}
+
+// notifierFor returns (starting on first use) the notifier of the session's
+// upstream database, or nil when cross-instance invalidation is off.
+func (srv *Server) notifierFor(s *Session, db string) *notifier {
+	channel := srv.config().InvalidationChannel
+	if channel == "" || srv.cache == nil || s.db == nil {
+		return nil
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if n := srv.notifiers[db]; n != nil {
+		return n
+	}
+	if srv.closed {
+		return nil
+	}
+	cfg := srv.upstreamConfig(s)
+	if srv.config().Auth.Method == AuthPassthrough {
+		cred := srv.creds[s.credKey()]
+		if cred != nil {
+			cred.mu.Lock()
+			cfg.Password = cred.password
+			cred.mu.Unlock()
+		}
+	}
+	cfg.RuntimeParams = map[string]string{"application_name": "pgwarp invalidation"}
+	n := &notifier{srv: srv, db: db, channel: channel, cfg: cfg, queue: make(chan cache.Invalidation, 256)}
+	srv.notifiers[db] = n
+	srv.bg.Add(2)
+	go func() { defer srv.bg.Done(); n.publisher() }()
+	go func() { defer srv.bg.Done(); n.listener() }()
+	return n
+}
+
+func newInstanceID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// connect dials the upstream, retrying with backoff until it works or the
+// server stops.
+func (n *notifier) connect(cfg *pgconn.Config) *pgconn.PgConn {
+	backoff := 100 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(n.srv.bgCtx, 10*time.Second)
+		conn, err := pgconn.ConnectConfig(ctx, cfg)
+		cancel()
+		if err == nil {
+			return conn
+		}
+		select {
+		case <-n.srv.bgCtx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+func (n *notifier) publisher() {
+	var conn *pgconn.PgConn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	for {
+		var inv cache.Invalidation
+		select {
+		case <-n.srv.bgCtx.Done():
+			return
+		case inv = <-n.queue:
+		}
+		n.mu.Lock()
+		if n.overflow {
+			inv.Tables, n.overflow = nil, false
+		}
+		n.mu.Unlock()
+		payload, err := inv.MarshalText()
+		if err != nil {
+			continue
+		}
+		for attempt := 0; attempt < 2; attempt++ {
+			if conn == nil || conn.IsClosed() {
+				if conn = n.connect(n.cfg); conn == nil {
+					return
+				}
+			}
+			ctx, cancel := context.WithTimeout(n.srv.bgCtx, 10*time.Second)
+			err = conn.ExecParams(ctx, "SELECT pg_catalog.pg_notify($1, $2)", [][]byte{[]byte(n.channel), payload}, nil, nil, nil).Read().Err
+			cancel()
+			if err == nil {
+				break
+			}
+			conn.Close(context.Background())
+			conn = nil
+		}
+	}
+}
+
+func (n *notifier) listener() {
+	c := n.srv.cache
+	first := true
+	for {
+		cfg := n.cfg.Copy()
+		cfg.OnNotification = func(_ *pgconn.PgConn, m *pgconn.Notification) {
+			if m.Channel != n.channel {
+				return
+			}
+			var inv cache.Invalidation
+			if err := inv.UnmarshalText([]byte(m.Payload)); err != nil || inv.Origin == n.srv.instance {
+				return
+			}
+			if len(inv.Tables) == 0 {
+				c.InvalidateDatabase(inv.Database)
+			} else {
+				c.Invalidate(inv.Database, inv.Tables...)
+			}
+		}
+		conn := n.connect(cfg)
+		if conn == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(n.srv.bgCtx, 10*time.Second)
+		err := conn.Exec(ctx, `LISTEN "`+escapeIdent(n.channel)+`"`).Close()
+		cancel()
+		if err == nil {
+			if !first {
+				// Notifications may have been missed while disconnected.
+				c.InvalidateDatabase(n.db)
+			}
+			first = false
+			for err == nil {
+				err = conn.WaitForNotification(n.srv.bgCtx)
+			}
+		}
+		conn.Close(context.Background())
+		select {
+		case <-n.srv.bgCtx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func escapeIdent(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			out = append(out, '"')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
