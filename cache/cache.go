@@ -129,6 +129,10 @@ func (c *Cache) Config() Config {
 	return c.rules.Load().cfg.withDefaults() // a deep copy
 }
 
+// Disabled reports whether the configuration turns the cache off, cheaply
+// enough to ask before every lookup.
+func (c *Cache) Disabled() bool { return c.rules.Load().cfg.Disabled }
+
 func (c *Cache) ruleStatsLocked(name string) *counters {
 	rc := c.ruleStats[name]
 	if rc == nil {

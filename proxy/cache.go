@@ -139,13 +139,21 @@ func (srv *Server) loadCatalog(st *catalogState, p *pool.Pool) {
 	st.cat.Store(cat)
 }
 
-// searchPath returns the session's search_path for resolving names.
+// searchPath returns the session's search_path for resolving names,
+// parsed again only when the setting changed. mu is held or the caller is
+// the session goroutine with no relay running.
 func (s *Session) searchPath() query.SearchPath {
 	v, ok := s.settings["search_path"]
-	if !ok {
-		return query.DefaultSearchPath(s.upstreamUser())
+	if s.spValid && s.spSet == ok && s.spText == v {
+		return s.sp
 	}
-	return query.ParseSearchPath(v, s.upstreamUser())
+	if !ok {
+		s.sp = query.DefaultSearchPath(s.upstreamUser())
+	} else {
+		s.sp = query.ParseSearchPath(v, s.upstreamUser())
+	}
+	s.spValid, s.spSet, s.spText = true, ok, v
+	return s.sp
 }
 
 // tableID spells a relation as cache rules and invalidations do.
@@ -162,6 +170,7 @@ func (s *Session) cacheable(info *query.Info, textParams [][]byte) ([]cache.Tabl
 	s.mu.Lock()
 	inTx := s.lease != nil && (s.txStatus != txIdle || s.batchOpen || !s.q.empty())
 	pinned := s.pins.reason() != "" || s.txTimeout != nil
+	sp := s.searchPath()
 	s.mu.Unlock()
 	if pinned {
 		return nil, "uncacheable"
@@ -170,7 +179,6 @@ func (s *Session) cacheable(info *query.Info, textParams [][]byte) ([]cache.Tabl
 	if cat == nil {
 		return nil, "uncacheable"
 	}
-	sp := s.searchPath()
 	v := query.Eligibility(info, cat, query.Env{InTransaction: inTx, SearchPath: sp, TextParams: textParams})
 	if !v.Cacheable() {
 		return nil, v.Reason.String()
@@ -190,11 +198,13 @@ func (s *Session) cacheable(info *query.Info, textParams [][]byte) ([]cache.Tabl
 // shares: database, role and the settings that can change results.
 func (s *Session) keyBase(p cache.Protocol) {
 	s.kb.Reset(p, s.upstreamDatabase(), s.upstreamUser())
+	s.mu.Lock()
 	for name, v := range s.settings {
 		if name != "application_name" {
 			s.kb.Setting(name, v)
 		}
 	}
+	s.mu.Unlock()
 }
 
 // cacheHint converts a statement's SQL-comment hint.
@@ -215,7 +225,7 @@ func cacheHint(h query.Hint) cache.Hint {
 // complete (nil when the result is not to be stored).
 func (s *Session) lookupQuery(res query.Result, sql string) (bool, *cache.Fill) {
 	c := s.srv.cache
-	if c == nil {
+	if c == nil || c.Disabled() {
 		return false, nil
 	}
 	tables, reason := s.cacheable(res.Info, nil)
@@ -289,6 +299,8 @@ type refreshJob struct {
 }
 
 func (s *Session) refreshJob(sql string) refreshJob {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return refreshJob{pool: s.pool, sql: sql, settings: copySettings(s.settings)}
 }
 
@@ -481,7 +493,7 @@ func bindParams(rest []byte) (formats []int16, values [][]byte, resultFormats []
 // must complete for the Describe and the Execute.
 func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte) (answered bool, fillDesc, fill *cache.Fill) {
 	c := s.srv.cache
-	if c == nil || portal != "" {
+	if c == nil || portal != "" || c.Disabled() {
 		return false, nil, nil
 	}
 	describe, ok := s.rd.peekGroup()

@@ -175,7 +175,12 @@ type Session struct {
 	sessionStmts map[string]stmtShape // session mode: the client's statements
 	txInvalid    []cache.TableID
 	txInvalidAll bool
-	failedExit   map[string]bool // failed transaction: statements/portals that end it
+	// sp memoises the parsed search_path (guarded by mu).
+	sp         query.SearchPath
+	spText     string
+	spSet      bool
+	spValid    bool
+	failedExit map[string]bool // failed transaction: statements/portals that end it
 	// cancelFailed: a cancel for this backend was not confirmed, so it must
 	// not serve anyone else.
 	cancelFailed bool

@@ -33,6 +33,7 @@ type serveFlags struct {
 	logLevel  string
 	pprof     bool
 	maxProcs  int
+	cache     string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -45,6 +46,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error")
 	fs.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof on the admin listener")
 	fs.IntVar(&f.maxProcs, "max-procs", -1, "CPUs for the Go scheduler (0: half the CPUs; default from the file)")
+	fs.StringVar(&f.cache, "cache", "", "on or off: the read cache (default from the file, on)")
 }
 
 // load reads the file (if any) and applies the flags.
@@ -71,6 +73,15 @@ func (f *serveFlags) load() (*configs.Config, error) {
 	}
 	if f.maxProcs >= 0 {
 		c.MaxProcs = f.maxProcs
+	}
+	switch f.cache {
+	case "":
+	case "on":
+		c.Cache.Disabled = false
+	case "off":
+		c.Cache.Disabled = true
+	default:
+		return nil, fmt.Errorf("--cache must be on or off, got %q", f.cache)
 	}
 	if f.logLevel != "" {
 		c.Telemetry.Log.Level = f.logLevel
@@ -142,12 +153,12 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 	if err != nil {
 		return err
 	}
-	rt.attach(&pc)
+	rt.attach(&pc, c)
 	srv, err := proxy.New(pc)
 	if err != nil {
 		return err
 	}
-	metrics := telemetry.NewMetrics(telemetry.MetricsOptions{Version: version, Pools: srv.PoolStats})
+	metrics := telemetry.NewMetrics(telemetry.MetricsOptions{Version: version, Pools: srv.PoolStats, Cache: rt.cacheStats})
 	rt.metrics = metrics
 	adminHTTP := c.Admin.HTTP
 	if adminHTTP == "" {
@@ -175,7 +186,7 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 		if err != nil {
 			return err
 		}
-		rt.attach(&npc)
+		rt.attach(&npc, nc)
 		npc.ReloadFunc = pc.ReloadFunc
 		if err := rt.reload(nc, nlogger); err != nil {
 			return err
