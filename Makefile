@@ -28,9 +28,11 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/packag
 test: deps lint
 	$(GO) test -race -timeout 20m ./...
 
-## e2e: slow end-to-end suites (real Jaeger, long stress runs).
-e2e: deps jaeger
-	PGWARP_E2E=1 $(GO) test -race -timeout 60m -run 'E2E' ./...
+## e2e: slow end-to-end suites: a real Jaeger (built once, cached outside
+## the repository) and the 500-client stress run.
+e2e: deps
+	./scripts/jaeger.sh build
+	PGWARP_E2E=1 PGWARP_STRESS_CLIENTS=500 $(GO) test -race -timeout 60m -run 'E2E|Stress' ./...
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...

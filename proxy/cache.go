@@ -12,6 +12,7 @@ import (
 	"github.com/pgwarp/pgwarp/cache"
 	"github.com/pgwarp/pgwarp/pool"
 	"github.com/pgwarp/pgwarp/query"
+	"github.com/pgwarp/pgwarp/telemetry"
 )
 
 // The read cache. Only statements the query package proves cacheable (a
@@ -245,18 +246,26 @@ func (s *Session) lookupQuery(res query.Result, sql string) (bool, *cache.Fill) 
 	switch r.Status {
 	case cache.StatusHit, cache.StatusStale:
 		s.srv.cacheStats.add(r.Status.String())
+		status := telemetry.CacheHit
+		if r.Status == cache.StatusStale {
+			status = telemetry.CacheStale
+		}
+		o := s.startObs(res.Info, sql, status, false)
 		s.replay(nil, r.Entry.Result())
+		s.endObs(&o, "")
 		if r.Fill != nil {
 			go s.srv.refresh(s.refreshJob(sql), r.Fill)
 		}
 		return true, nil
 	case cache.StatusFollow:
+		o := s.startObs(res.Info, sql, telemetry.CacheCoalesced, false)
 		ctx, cancel := context.WithTimeout(context.Background(), s.followTimeout())
 		e, err := r.Flight.Wait(ctx)
 		cancel()
 		if err == nil && e != nil {
 			s.srv.cacheStats.add("hit")
 			s.replay(nil, e.Result())
+			s.endObs(&o, "")
 			return true, nil
 		}
 		s.srv.cacheStats.add("miss")
@@ -580,6 +589,8 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte) (answe
 		prefix = append(prefix, e.Describe()...)
 	}
 	s.rd.skipGroup(describe)
+	o := s.startObs(d.info, d.query, telemetry.CacheHit, false)
 	s.replay(prefix, e.Result())
+	s.endObs(&o, "")
 	return true, nil, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pgwarp/pgwarp/cache"
 	"github.com/pgwarp/pgwarp/policy"
+	"github.com/pgwarp/pgwarp/telemetry"
 )
 
 // AuthMethod is how pgwarp verifies clients.
@@ -202,6 +203,14 @@ type Config struct {
 	// Policy enforces limits on statements; nil enforces none. The engine
 	// is shared: reloading its configuration takes effect at once.
 	Policy *policy.Engine
+	// Tracing starts a span per session and per query; nil (or disabled)
+	// traces nothing.
+	Tracing *telemetry.Tracing
+	// Metrics receives per-pool query and wait metrics; nil records none.
+	Metrics *telemetry.Metrics
+	// SlowQueryThreshold logs statements that take longer; zero or
+	// negative logs none.
+	SlowQueryThreshold time.Duration
 	// Cache is the read cache; nil caches nothing.
 	Cache *cache.Cache
 	// VolatileInvalidatesAll makes a statement calling a function that may

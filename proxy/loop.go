@@ -117,7 +117,7 @@ func (s *Session) handle(typ byte, body []byte) error {
 		if answered {
 			return nil
 		}
-		s.nextExecFill = fill
+		s.nextExecFill, s.curSQL = fill, text
 		return s.forwardInfo(expectQuery, typ, body, res.Info)
 	case msgParse, msgBind, msgClose, msgDescribe:
 		if s.skipToSync {
@@ -137,7 +137,7 @@ func (s *Session) handle(typ byte, body []byte) error {
 		var info *query.Info
 		if portal, _, ok := readCString(body); ok {
 			s.mu.Lock()
-			info = s.portals[portal]
+			info, s.curSQL = s.portals[portal], s.portalSQL[portal]
 			s.mu.Unlock()
 		}
 		return s.forwardInfo(expectExecute, typ, body, info)
@@ -223,6 +223,7 @@ func (s *Session) forwardInfo(kind expectKind, typ byte, body []byte, info *quer
 	switch kind {
 	case expectQuery, expectExecute:
 		e.fill, s.nextExecFill = s.nextExecFill, nil
+		e.obs = s.startObs(info, s.curSQL, cacheStatusOf(e.fill != nil), s.pinned && s.mode == PoolTransaction)
 	case expectDescribePortal:
 		e.fill, s.nextDescFill = s.nextDescFill, nil
 	}
@@ -261,7 +262,7 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 		if portal, stmt, rest, err := decodeBindNames(body); err == nil {
 			sh, ok := s.sessionStmts[stmt]
 			s.mu.Lock()
-			s.portals[portal] = sh.info
+			s.portals[portal], s.portalSQL[portal] = sh.info, sh.query
 			s.mu.Unlock()
 			if ok && stmt != "" {
 				answered, fillDesc, fill := s.lookupExtended(sh, portal, rest)
@@ -351,7 +352,12 @@ func (s *Session) reserveLocked() error {
 		return newError(CodeInternalError, "no upstream pool for this session")
 	}
 	s.mu.Unlock()
+	start := time.Now()
 	lease, err := s.pool.Acquire(context.Background())
+	s.waitStart, s.wait = start, time.Since(start)
+	if s.pm != nil {
+		s.pm.ObservePoolWait(s.wait)
+	}
 	s.mu.Lock()
 	if err != nil {
 		return err
@@ -545,6 +551,7 @@ func (s *Session) end(err error) {
 	s.releaseAtEnd()
 	s.releaseStatements()
 	s.setState(sessionStateClosed)
+	s.endSessionSpan(err)
 	s.logger().Info("connection closed", "duration", time.Since(s.started).Round(time.Millisecond),
 		"queries", s.queries.Load(), "transactions", s.transactions.Load())
 }

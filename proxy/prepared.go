@@ -175,7 +175,7 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		if name == "" {
 			s.mu.Lock()
 			if s.unnamed != nil {
-				s.portals[portal] = s.unnamed.info
+				s.portals[portal], s.portalSQL[portal] = s.unnamed.info, s.unnamed.query
 			} else {
 				delete(s.portals, portal)
 			}
@@ -188,7 +188,7 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			return nil
 		}
 		s.mu.Lock()
-		s.portals[portal] = d.info
+		s.portals[portal], s.portalSQL[portal] = d.info, d.query
 		if reshaped {
 			rest = singleResultFormat(rest)
 			s.describeNext[portal] = true

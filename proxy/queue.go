@@ -79,6 +79,10 @@ type expectation struct {
 	// fill receives the result (Query, Execute) or the row description
 	// (Describe portal) for the cache.
 	fill *cache.Fill
+	// obs observes the statement (Query, Execute): span, metrics.
+	obs queryObs
+	// errCode is the SQLSTATE of the error a Query reported.
+	errCode string
 	// run is the policy state of the statement (Query, Execute).
 	run *run
 	// errorsAsNotice turns an ErrorResponse to a swallowed message into a

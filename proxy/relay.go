@@ -247,6 +247,14 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 			return nil
 		}
 		finishFill(head, false, s.srv)
+		if head.obs.active {
+			_, code, _ := parseErrorFields(body)
+			if head.kind == expectExecute {
+				s.endObs(&head.obs, code)
+			} else if head.errCode == "" {
+				head.errCode = code
+			}
+		}
 		r.errorResponse(head, body, start, end)
 		s.copyIn.Store(false)
 		s.copyOut = false
@@ -313,9 +321,14 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		if head.kind != expectQuery && head.kind != expectExecute {
 			return r.unexpected(head, typ)
 		}
+		head.obs.rows++
+		head.obs.bytes += int64(size)
 		if rn := head.run; rn != nil && rn.violation == nil && !s.mute {
-			if v := rn.obs.Row(size); v != nil && v.Enforced() {
-				r.violate(head, rn, v, true)
+			if v := rn.obs.Row(size); v != nil {
+				head.obs.noteViolation(v)
+				if v.Enforced() {
+					r.violate(head, rn, v, true)
+				}
 			}
 		}
 		if s.mute {
@@ -337,8 +350,11 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 			if rn := head.run; rn != nil && rn.violation == nil && !s.mute {
 				if rn.write {
 					if n, ok := writtenRows(body); ok {
-						if v := rn.obs.Written(n); v != nil && v.Enforced() {
-							r.violate(head, rn, v, false)
+						if v := rn.obs.Written(n); v != nil {
+							head.obs.noteViolation(v)
+							if v.Enforced() {
+								r.violate(head, rn, v, false)
+							}
 						}
 					}
 				}
@@ -364,6 +380,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		case expectExecute:
 			s.finishRunLocked(head.run)
 			finishFill(head, !s.mute, s.srv)
+			s.endObs(&head.obs, "")
 			r.complete(true)
 		case expectQuery, expectFunctionCall:
 		default:
@@ -373,6 +390,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		s.copyOut = false
 	case msgPortalSuspended:
 		s.finishRunLocked(head.run)
+		s.endObs(&head.obs, "")
 		return r.expect(head, expectExecute, typ, start, end, true)
 	case msgCopyInResponse:
 		s.copyIn.Store(true)
@@ -485,6 +503,7 @@ func (r *relay) readyForQuery(head *expectation, status byte, start, end int) {
 	s.copyOut = false
 	s.finishRunLocked(head.run)
 	finishFill(head, !head.failed && !s.mute, s.srv)
+	s.endObs(&head.obs, head.errCode)
 	if status == txIdle {
 		s.endInvalidationsLocked()
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/pgwarp/pgwarp/policy"
 	"github.com/pgwarp/pgwarp/pool"
 	"github.com/pgwarp/pgwarp/query"
+	"github.com/pgwarp/pgwarp/telemetry"
 )
 
 // sessionState is where a session is in its life. Transitions happen only in
@@ -175,6 +176,16 @@ type Session struct {
 	sessionStmts map[string]stmtShape // session mode: the client's statements
 	txInvalid    []cache.TableID
 	txInvalidAll bool
+	// Observation (observe.go): the session span and its context, the
+	// pool's metrics, and the pool wait of the statement about to start
+	// (session goroutine).
+	sessSpan  telemetry.SessionSpan
+	sessCtx   context.Context
+	pm        *telemetry.PoolMetrics
+	waitStart time.Time
+	wait      time.Duration
+	curSQL    string            // raw text of the statement being forwarded
+	portalSQL map[string]string // raw text each open portal runs (mu)
 	// sp memoises the parsed search_path (guarded by mu).
 	sp         query.SearchPath
 	spText     string
@@ -192,7 +203,7 @@ type Session struct {
 }
 
 func newSession(srv *Server, id uint64, conn net.Conn) *Session {
-	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}, failedExit: map[string]bool{}, describeNext: map[string]bool{}, sessionStmts: map[string]stmtShape{}}
+	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}, failedExit: map[string]bool{}, describeNext: map[string]bool{}, sessionStmts: map[string]stmtShape{}, portalSQL: map[string]string{}}
 	s.remote = conn.RemoteAddr().String()
 	s.cond = sync.NewCond(&s.mu)
 	s.batchOut = -1
@@ -441,6 +452,7 @@ func (s *Session) startBackend(cfg *Config, b *pool.Backend) error {
 	s.mu.Lock()
 	s.updatePinLocked()
 	s.mu.Unlock()
+	s.startSessionSpan()
 	var msg []byte
 	msg = appendAuth(msg, authOK, nil)
 	names := make([]string, 0, len(params))

@@ -224,6 +224,7 @@ func (s *Session) endTransactionLocked(status byte, b *pool.Backend) {
 	defer func() {
 		s.txSettings, s.txError, s.txRollbacks, s.txLastTag = s.txSettings[:0], false, 0, ""
 		clear(s.portals)
+		clear(s.portalSQL)
 	}()
 	if len(s.txSettings) == 0 {
 		return

@@ -1,6 +1,11 @@
 package query
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+)
 
 // Info is what a query string does: one [Statement] per statement it
 // contains, or the parser's error. An Info returned by [Classifier.Classify]
@@ -20,6 +25,17 @@ type Info struct {
 	// strings that differ only in literal values, whitespace and comments.
 	// It is zero when the string does not parse.
 	Fingerprint uint64
+
+	// Normalized is the string with every constant replaced by a
+	// placeholder ($1, $2…), as pg_query normalises it: safe to record
+	// (it holds no literal values), empty when the string does not parse.
+	Normalized string
+
+	// Summary names what the string does for traces and logs: the first
+	// statement's operation and, when it reads or writes exactly one
+	// table, that table ("SELECT sales_measurement_dataset", "UPDATE
+	// orders", "BEGIN").
+	Summary string
 
 	// size is the approximate number of bytes the Info retains, for the
 	// memo's byte bound.
@@ -234,4 +250,35 @@ type Effect struct {
 	// set_config(…, true), SET TRANSACTION, and CREATE TEMP TABLE … ON
 	// COMMIT DROP.
 	Local bool
+}
+
+// describe fills Normalized and Summary. Normalized comes from pg_query's
+// normaliser, run once per memoised shape.
+func (i *Info) describe(sql string) {
+	if i.Err == nil {
+		if n, err := pg_query.Normalize(sql); err == nil {
+			i.Normalized = n
+		}
+	}
+	if len(i.Statements) == 0 {
+		return
+	}
+	st := &i.Statements[0]
+	op := strings.ToUpper(st.Kind.String())
+	if st.Kind == KindTransaction {
+		op = st.Transaction.Kind.String()
+	}
+	var table *Relation
+	switch {
+	case len(st.Writes) == 1:
+		table = &st.Writes[0]
+	case len(st.Writes) == 0 && len(st.Reads) == 1:
+		table = &st.Reads[0]
+	}
+	if table != nil {
+		i.Summary = op + " " + table.Name
+	} else {
+		i.Summary = op
+	}
+	i.size += len(i.Normalized) + len(i.Summary)
 }

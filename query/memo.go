@@ -182,6 +182,7 @@ func (c *Classifier) miss(sql string, sc *scan, bufs *lexBuffers, exact bool) *I
 	var full scan
 	lex(sql, &full, true, nil)
 	info := parse(sql, full.timeRelative)
+	info.describe(sql)
 	c.store(domainNormal, sc.key, info)
 	if info.valueSensitive || exact {
 		c.store(domainExact, bufs.exact, info)

@@ -160,6 +160,22 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 	}
 	metrics := telemetry.NewMetrics(telemetry.MetricsOptions{Version: version, Pools: srv.PoolStats, Cache: rt.cacheStats})
 	rt.metrics = metrics
+	tracing, err := telemetry.NewTracing(ctx, c.Telemetry, telemetry.TracingOptions{Version: version, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tracing.Shutdown(fctx)
+	}()
+	if tracing.Enabled() {
+		st := tracing.Settings()
+		logger.Info("tracing", "endpoint", st.Endpoint, "protocol", st.Protocol, "sampler", st.Sampler)
+	}
+	rt.tracing = tracing
+	pc.Tracing, pc.Metrics = tracing, metrics
+	pc.SlowQueryThreshold = c.Telemetry.WithDefaults().SlowQueryThreshold
 	adminHTTP := c.Admin.HTTP
 	if adminHTTP == "" {
 		adminHTTP = telemetry.AdminOff
@@ -188,6 +204,8 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 		}
 		rt.attach(&npc, nc)
 		npc.ReloadFunc = pc.ReloadFunc
+		npc.Tracing, npc.Metrics = pc.Tracing, pc.Metrics
+		npc.SlowQueryThreshold = nc.Telemetry.WithDefaults().SlowQueryThreshold
 		if err := rt.reload(nc, nlogger); err != nil {
 			return err
 		}

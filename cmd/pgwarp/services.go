@@ -19,6 +19,7 @@ type services struct {
 	metrics *telemetry.Metrics
 	policy  *policy.Engine
 	cache   *cache.Cache
+	tracing *telemetry.Tracing
 	logger  *slog.Logger
 }
 
