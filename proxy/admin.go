@@ -88,7 +88,7 @@ func (s *Session) startAdmin(cfg *Config) error {
 	msg = appendReadyForQuery(msg, txIdle)
 	_ = s.conn.SetDeadline(time.Time{})
 	s.setState(sessionStateIdle)
-	s.logger().Info("admin console opened")
+	s.logInfo("admin console opened")
 	return s.writeClient(msg)
 }
 

@@ -552,6 +552,6 @@ func (s *Session) end(err error) {
 	s.releaseStatements()
 	s.setState(sessionStateClosed)
 	s.endSessionSpan(err)
-	s.logger().Info("connection closed", "duration", time.Since(s.started).Round(time.Millisecond),
+	s.logInfo("connection closed", "duration", time.Since(s.started).Round(time.Millisecond),
 		"queries", s.queries.Load(), "transactions", s.transactions.Load())
 }

@@ -199,3 +199,47 @@ func (s *Session) syncSettingsLocked(b *pool.Backend) {
 		}
 	}})
 }
+
+// settingsKey encodes a set of settings canonically.
+func settingsKey(m map[string]string) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, k := range names {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(m[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// maxKnownParams bounds the remembered settings sets per pool.
+const maxKnownParams = 256
+
+// knownParams returns the ParameterStatus values a pool's server reported
+// with these startup settings before, or nil.
+func (srv *Server) knownParams(p *pool.Pool, key string) map[string]string {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.paramsSeen[p][key]
+}
+
+// rememberParams records what a pool's server reported with these startup
+// settings (the map is not modified afterwards).
+func (srv *Server) rememberParams(p *pool.Pool, key string, params map[string]string) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	m := srv.paramsSeen[p]
+	if m == nil {
+		m = map[string]map[string]string{}
+		srv.paramsSeen[p] = m
+	}
+	if len(m) >= maxKnownParams {
+		clear(m)
+	}
+	m[key] = params
+}

@@ -24,20 +24,23 @@ type Server struct {
 	log    *slog.Logger
 	secret []byte // keys mock SCRAM salts and remembered passwords
 
-	mu        sync.Mutex
-	ln        net.Listener
-	sessions  map[uint64]*Session
-	byPID     map[uint32]*Session // cancel keys
-	perDB     map[string]int      // client count per database
-	pools     map[poolKey]*pool.Pool
-	creds     map[poolKey]*credential
-	stmts     *stmtRegistry
-	classify  *query.Classifier
-	policy    *policy.Engine
-	cache     *cache.Cache
-	catalogs  map[string]*catalogState
-	notifiers map[string]*notifier
-	instance  string
+	mu       sync.Mutex
+	ln       net.Listener
+	sessions map[uint64]*Session
+	byPID    map[uint32]*Session // cancel keys
+	perDB    map[string]int      // client count per database
+	pools    map[poolKey]*pool.Pool
+	creds    map[poolKey]*credential
+	stmts    *stmtRegistry
+	classify *query.Classifier
+	policy   *policy.Engine
+	cache    *cache.Cache
+	catalogs map[string]*catalogState
+	// paramsSeen remembers, per pool, the server parameters reported with
+	// each set of startup settings (params.go).
+	paramsSeen map[*pool.Pool]map[string]map[string]string
+	notifiers  map[string]*notifier
+	instance   string
 	// bgCtx ends at shutdown; bg counts the background goroutines.
 	bgCtx  context.Context
 	bgStop context.CancelFunc
@@ -106,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 	s.policy = c.Policy
 	s.cache = c.Cache
 	s.catalogs = map[string]*catalogState{}
+	s.paramsSeen = map[*pool.Pool]map[string]map[string]string{}
 	s.notifiers = map[string]*notifier{}
 	s.instance = newInstanceID()
 	s.bgCtx, s.bgStop = context.WithCancel(context.Background())

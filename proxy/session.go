@@ -219,6 +219,15 @@ func (s *Session) logger() *slog.Logger {
 	return s.srv.log.With("session", s.id, "client", s.remote, "user", s.user, "database", s.database)
 }
 
+// logInfo logs at info level with the session's attributes, building them
+// only when info is enabled (a connection's open and close lines would
+// otherwise cost an allocation-heavy With per connection).
+func (s *Session) logInfo(msg string, args ...any) {
+	if s.srv.log.Enabled(context.Background(), slog.LevelInfo) {
+		s.logger().Info(msg, args...)
+	}
+}
+
 // run serves the session until the client leaves or the server shuts down.
 func (s *Session) run() {
 	defer s.srv.removeSession(s)
@@ -258,7 +267,7 @@ func (s *Session) finishStartupError(err error) {
 		s.srv.stats.authFailures.Add(1)
 	}
 	s.srv.stats.rejected.Add(1)
-	s.logger().Info("connection rejected", "code", e.Code, "error", e.Message)
+	s.logInfo("connection rejected", "code", e.Code, "error", e.Message)
 	s.sendError(e)
 }
 
@@ -432,21 +441,27 @@ func (s *Session) startBackend(cfg *Config, b *pool.Backend) error {
 	} else {
 		// Apply the client's settings on a pooled backend now, so that
 		// invalid ones fail the login as they would upstream, and report
-		// the server's parameters as they stand with them.
-		lease, err := p.Acquire(context.Background())
-		if err != nil {
-			return s.backendError(err)
+		// the server's parameters as they stand with them; a set of
+		// settings this pool already accepted is not checked again (it is
+		// applied at the client's first transaction all the same).
+		sk := settingsKey(s.settings)
+		if params = s.srv.knownParams(p, sk); params == nil {
+			lease, err := p.Acquire(context.Background())
+			if err != nil {
+				return s.backendError(err)
+			}
+			be := lease.Backend()
+			if err := s.applySettingsNow(be); err != nil {
+				lease.Destroy()
+				return err
+			}
+			params = make(map[string]string, len(be.Params))
+			for k, v := range be.Params {
+				params[k] = v
+			}
+			lease.Release()
+			s.srv.rememberParams(p, sk, params)
 		}
-		be := lease.Backend()
-		if err := s.applySettingsNow(be); err != nil {
-			lease.Destroy()
-			return err
-		}
-		params = make(map[string]string, len(be.Params))
-		for k, v := range be.Params {
-			params[k] = v
-		}
-		lease.Release()
 	}
 	s.srv.registerKey(s, pid)
 	s.mu.Lock()
@@ -470,7 +485,7 @@ func (s *Session) startBackend(cfg *Config, b *pool.Backend) error {
 	if s.mode == PoolSession {
 		s.setState(sessionStateActive)
 	}
-	s.logger().Info("connection opened", "mode", s.mode.String(), "tls", s.tls, "application_name", s.appName.Load())
+	s.logInfo("connection opened", "mode", s.mode.String(), "tls", s.tls, "application_name", s.appName.Load())
 	return s.writeClient(msg)
 }
 

@@ -1,0 +1,325 @@
+// Command pgwarp-bench measures pgwarp against itself in one run, for the
+// comparisons ../shared/bench/peers.sh cannot make: two configurations of
+// pgwarp side by side (policies on and off, tracing on and off), and
+// thousands of idle client connections held open.
+//
+// It starts a throwaway PostgreSQL cluster (pgbench -i), runs pgwarp
+// (bin/pgwarp) as child processes on loopback ports, and drives them with
+// pgbench. Results are ratios measured in the same run, printed as a
+// Markdown table; absolute numbers on a shared machine mean little.
+//
+//	pgwarp-bench ab   --a-config off.yaml --b-config on.yaml [--mode simple|prepared] [--connect]
+//	pgwarp-bench idle --idle 10000 --active 16
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgwarp/pgwarp/internal/pgcluster"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: pgwarp-bench ab|idle [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "ab":
+		err = runAB(os.Args[2:])
+	case "idle":
+		err = runIdle(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pgwarp-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// env is the benchmark's world: a cluster and the pgwarp binary.
+type env struct {
+	cluster *pgcluster.Cluster
+	pgwarp  string
+	pgbench string
+	dir     string
+}
+
+func setup(scale int) (*env, error) {
+	dir, err := os.MkdirTemp("", "pgwarp-bench-")
+	if err != nil {
+		return nil, err
+	}
+	c, err := pgcluster.New(pgcluster.Options{Dir: dir, Fast: true, Settings: map[string]string{
+		"max_connections": "300", "shared_buffers": "512MB", "autovacuum": "off", "jit": "off"}})
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if err := c.Init(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.Start(ctx); err != nil {
+		return nil, err
+	}
+	pgbench, err := pgcluster.ClientBin(c.BinDir(), "pgbench")
+	if err != nil {
+		return nil, err
+	}
+	bin, _ := filepath.Abs("bin/pgwarp")
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("build pgwarp first (make build): %w", err)
+	}
+	e := &env{cluster: c, pgwarp: bin, pgbench: pgbench, dir: dir}
+	out, err := exec.Command(pgbench, "-i", "-q", "-s", strconv.Itoa(scale), c.URL(c.Superuser(), "postgres")).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("pgbench -i: %v\n%s", err, out)
+	}
+	return e, nil
+}
+
+func (e *env) close() {
+	_ = e.cluster.Remove()
+}
+
+// pgwarp is one running pgwarp process.
+type pgwarp struct {
+	cmd  *exec.Cmd
+	port int
+}
+
+// start runs pgwarp serve with the config file (which must not set
+// listen or databases) plus a listen port and the cluster as upstream.
+func (e *env) start(configFile string, extra ...string) (*pgwarp, error) {
+	port, err := pgcluster.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--upstream", e.cluster.URL(e.cluster.Superuser(), "postgres"), "--admin-http", "off", "--log-level", "warn"}
+	if configFile != "" {
+		args = append(args, "--config", configFile)
+	}
+	args = append(args, extra...)
+	cmd := exec.Command(e.pgwarp, args...)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &pgwarp{cmd: cmd, port: port}
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return p, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.stop()
+	return nil, errors.New("pgwarp did not start")
+}
+
+func (p *pgwarp) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+	}
+}
+
+func (p *pgwarp) rssKiB() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+var (
+	tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without`)
+	latRe = regexp.MustCompile(`latency average = ([0-9.]+) ms`)
+)
+
+// pgbench runs pgbench -S against port and returns TPS and mean latency.
+func (e *env) pgbenchRun(port, clients int, duration time.Duration, mode string, connect bool, password string) (float64, float64, error) {
+	args := []string{"-n", "-S", "-M", mode, "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(duration.Seconds())),
+		"-h", "127.0.0.1", "-p", strconv.Itoa(port), "-U", e.cluster.Superuser(), "postgres"}
+	if connect {
+		args = append(args, "-C")
+	}
+	cmd := exec.Command(e.pgbench, args...)
+	if password != "" {
+		cmd.Env = append(os.Environ(), "PGPASSWORD="+password)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, 0, fmt.Errorf("pgbench: %v\n%s", err, out)
+	}
+	m := tpsRe.FindSubmatch(out)
+	l := latRe.FindSubmatch(out)
+	if m == nil || l == nil {
+		return 0, 0, fmt.Errorf("pgbench output without tps:\n%s", out)
+	}
+	tps, _ := strconv.ParseFloat(string(m[1]), 64)
+	lat, _ := strconv.ParseFloat(string(l[1]), 64)
+	return tps, lat, nil
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func runAB(args []string) error {
+	fs := flag.NewFlagSet("ab", flag.ExitOnError)
+	aConfig := fs.String("a-config", "", "pgwarp config file for A (may be empty)")
+	bConfig := fs.String("b-config", "", "pgwarp config file for B")
+	aName := fs.String("a-name", "A", "name of A")
+	bName := fs.String("b-name", "B", "name of B")
+	mode := fs.String("mode", "simple", "pgbench -M")
+	connect := fs.Bool("connect", false, "pgbench -C (a connection per transaction)")
+	password := fs.String("password", "", "PGPASSWORD for pgbench (SCRAM runs)")
+	clients := fs.Int("clients", 16, "pgbench clients")
+	scale := fs.Int("scale", 10, "pgbench scale")
+	duration := fs.Duration("duration", 10*time.Second, "per run")
+	rounds := fs.Int("rounds", 3, "runs of each, interleaved")
+	_ = fs.Parse(args)
+	e, err := setup(*scale)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	a, err := e.start(*aConfig)
+	if err != nil {
+		return err
+	}
+	defer a.stop()
+	b, err := e.start(*bConfig)
+	if err != nil {
+		return err
+	}
+	defer b.stop()
+	var at, bt, al, bl []float64
+	for i := 0; i < *rounds; i++ {
+		for _, side := range []struct {
+			p   *pgwarp
+			tps *[]float64
+			lat *[]float64
+		}{{a, &at, &al}, {b, &bt, &bl}} {
+			tps, lat, err := e.pgbenchRun(side.p.port, *clients, *duration, *mode, *connect, *password)
+			if err != nil {
+				return err
+			}
+			*side.tps, *side.lat = append(*side.tps, tps), append(*side.lat, lat)
+		}
+	}
+	fmt.Printf("| workload | %s tps | %s tps | %s/%s tps | %s lat ms | %s lat ms |\n|---|---|---|---|---|---|\n", *aName, *bName, *bName, *aName, *aName, *bName)
+	w := "pgbench -S -M " + *mode
+	if *connect {
+		w += " -C"
+	}
+	fmt.Printf("| %s, %d clients, %d×%s | %.0f | %.0f | x%.3f | %.3f | %.3f |\n", w, *clients, *rounds, *duration,
+		median(at), median(bt), median(bt)/median(at), median(al), median(bl))
+	return nil
+}
+
+func runIdle(args []string) error {
+	fs := flag.NewFlagSet("idle", flag.ExitOnError)
+	idle := fs.Int("idle", 10000, "idle client connections to hold")
+	active := fs.Int("active", 16, "pgbench clients measured meanwhile")
+	duration := fs.Duration("duration", 10*time.Second, "per pgbench run")
+	config := fs.String("config", "", "pgwarp config file")
+	_ = fs.Parse(args)
+	e, err := setup(10)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	p, err := e.start(*config, "--pool-size", "20")
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	tps0, lat0, err := e.pgbenchRun(p.port, *active, *duration, "simple", false, "")
+	if err != nil {
+		return err
+	}
+	rss0 := p.rssKiB()
+	conns := make([]*pgconn.PgConn, 0, *idle)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	url := fmt.Sprintf("postgres://%s@127.0.0.1:%d/postgres?sslmode=disable", e.cluster.Superuser(), p.port)
+	start := time.Now()
+	var failed int
+	for i := 0; i < *idle; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c, err := pgconn.Connect(ctx, url)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				return
+			}
+			conns = append(conns, c)
+		}()
+	}
+	wg.Wait()
+	opened := time.Since(start)
+	time.Sleep(2 * time.Second)
+	rss1 := p.rssKiB()
+	tps1, lat1, err := e.pgbenchRun(p.port, *active, *duration, "simple", false, "")
+	if err != nil {
+		return err
+	}
+	rss2 := p.rssKiB()
+	for _, c := range conns {
+		c.Close(context.Background())
+	}
+	per := float64(rss1-rss0) * 1024 / float64(max(len(conns), 1))
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	fmt.Fprintf(w, "| measure | value |\n|---|---|\n")
+	fmt.Fprintf(w, "| idle connections held | %d (failed %d), opened in %s |\n", len(conns), failed, opened.Round(time.Millisecond))
+	fmt.Fprintf(w, "| pgwarp RSS before | %.1f MiB |\n", float64(rss0)/1024)
+	fmt.Fprintf(w, "| pgwarp RSS with them held | %.1f MiB (%.1f MiB after the active run) |\n", float64(rss1)/1024, float64(rss2)/1024)
+	fmt.Fprintf(w, "| cost per idle connection | %.1f KiB |\n", per/1024)
+	fmt.Fprintf(w, "| active pgbench -S, %d clients, before | %.0f tps, %.3f ms |\n", *active, tps0, lat0)
+	fmt.Fprintf(w, "| active pgbench -S, %d clients, while held | %.0f tps, %.3f ms (latency x%.2f) |\n", *active, tps1, lat1, lat1/lat0)
+	return nil
+}
