@@ -35,6 +35,7 @@ e2e: deps
 	PGWARP_E2E=1 PGWARP_STRESS_CLIENTS=500 $(GO) test -race -timeout 60m -run 'E2E|Stress' ./...
 
 bench: build
+	$(GO) build -o bin/pgwarp-bench ./cmd/pgwarp-bench
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 fuzz:

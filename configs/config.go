@@ -42,6 +42,11 @@ type Config struct {
 	// (COPY data excepted, which is streamed).
 	MaxMessageBytes int64
 
+	// MaxPreparedStatements bounds the distinct prepared statements
+	// (query text and parameter types) pgwarp tracks across all clients in
+	// transaction mode; a Parse beyond it fails with 53400.
+	MaxPreparedStatements int
+
 	// StartupTimeout bounds how long a new connection may take to complete
 	// its startup and authentication.
 	StartupTimeout time.Duration
@@ -161,18 +166,19 @@ const Wildcard = "*"
 // Default returns the configuration used when nothing is configured.
 func Default() *Config {
 	return &Config{
-		Listen:          "127.0.0.1:6432",
-		MaxMessageBytes: 64 << 20,
-		StartupTimeout:  10 * time.Second,
-		ShutdownTimeout: 30 * time.Second,
-		Admin:           Admin{HTTP: "127.0.0.1:9187"},
-		TLS:             TLS{Mode: "disable"},
-		Auth:            Auth{Method: "passthrough", PassthroughCacheTTL: time.Minute},
-		Databases:       map[string]*Database{},
-		Cache:           DefaultCache(),
-		Policy:          DefaultPolicy(),
-		Telemetry:       DefaultTelemetry(),
-		explicit:        map[string]bool{},
+		Listen:                "127.0.0.1:6432",
+		MaxMessageBytes:       64 << 20,
+		MaxPreparedStatements: 10000,
+		StartupTimeout:        10 * time.Second,
+		ShutdownTimeout:       30 * time.Second,
+		Admin:                 Admin{HTTP: "127.0.0.1:9187"},
+		TLS:                   TLS{Mode: "disable"},
+		Auth:                  Auth{Method: "passthrough", PassthroughCacheTTL: time.Minute},
+		Databases:             map[string]*Database{},
+		Cache:                 DefaultCache(),
+		Policy:                DefaultPolicy(),
+		Telemetry:             DefaultTelemetry(),
+		explicit:              map[string]bool{},
 	}
 }
 
@@ -211,20 +217,21 @@ func Parse(file string, data []byte) (*Config, error) {
 	if len(doc.Content) > 0 {
 		root := doc.Content[0]
 		d.mapping(root, "", map[string]field{
-			"listen":                 c.mark("listen", d.str(&c.Listen)),
-			"max_client_connections": d.integer(&c.MaxClientConnections, 0, 10_000_000),
-			"max_message_bytes":      d.size(&c.MaxMessageBytes),
-			"max_procs":              d.integer(&c.MaxProcs, 0, 4096),
-			"startup_timeout":        d.duration(&c.StartupTimeout),
-			"shutdown_timeout":       d.duration(&c.ShutdownTimeout),
-			"admin":                  func(n *yaml.Node, p string) { d.admin(n, p, &c.Admin) },
-			"tls":                    func(n *yaml.Node, p string) { d.tls(n, p, &c.TLS) },
-			"auth":                   func(n *yaml.Node, p string) { d.auth(n, p, &c.Auth) },
-			"databases":              func(n *yaml.Node, p string) { d.databases(n, p, c) },
-			"cache":                  func(n *yaml.Node, p string) { d.cache(n, p, &c.Cache) },
-			"policy":                 func(n *yaml.Node, p string) { d.policy(n, p, &c.Policy) },
-			"telemetry":              func(n *yaml.Node, p string) { d.telemetry(n, p, &c.Telemetry) },
-			"orphans":                func(n *yaml.Node, p string) { d.orphans(n, p, &c.Orphans) },
+			"listen":                  c.mark("listen", d.str(&c.Listen)),
+			"max_client_connections":  d.integer(&c.MaxClientConnections, 0, 10_000_000),
+			"max_message_bytes":       d.size(&c.MaxMessageBytes),
+			"max_prepared_statements": d.integer(&c.MaxPreparedStatements, 1, 10_000_000),
+			"max_procs":               d.integer(&c.MaxProcs, 0, 4096),
+			"startup_timeout":         d.duration(&c.StartupTimeout),
+			"shutdown_timeout":        d.duration(&c.ShutdownTimeout),
+			"admin":                   func(n *yaml.Node, p string) { d.admin(n, p, &c.Admin) },
+			"tls":                     func(n *yaml.Node, p string) { d.tls(n, p, &c.TLS) },
+			"auth":                    func(n *yaml.Node, p string) { d.auth(n, p, &c.Auth) },
+			"databases":               func(n *yaml.Node, p string) { d.databases(n, p, c) },
+			"cache":                   func(n *yaml.Node, p string) { d.cache(n, p, &c.Cache) },
+			"policy":                  func(n *yaml.Node, p string) { d.policy(n, p, &c.Policy) },
+			"telemetry":               func(n *yaml.Node, p string) { d.telemetry(n, p, &c.Telemetry) },
+			"orphans":                 func(n *yaml.Node, p string) { d.orphans(n, p, &c.Orphans) },
 		})
 	}
 	if err := d.err(); err != nil {
@@ -248,6 +255,9 @@ func (d *decoder) admin(n *yaml.Node, path string, a *Admin) {
 		"http": d.str(&a.HTTP),
 		"token_env": func(n *yaml.Node, p string) {
 			d.str(&a.TokenEnv)(n, p)
+			if a.TokenEnv == "" {
+				return // no token
+			}
 			if v, ok := os.LookupEnv(a.TokenEnv); !ok || v == "" {
 				d.errorf(n, p, "environment variable %s is not set", a.TokenEnv)
 			} else {

@@ -53,6 +53,11 @@ type Config struct {
 	// MaxBackoff caps the wait between dial attempts while the upstream is
 	// failing. Zero means 2s.
 	MaxBackoff time.Duration
+
+	// PausedWaitTimeout bounds how long Acquire waits while the pool is
+	// paused (see [Pool.Pause]). Zero means 2 minutes, PgBouncer's
+	// query_wait_timeout.
+	PausedWaitTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -71,6 +76,9 @@ func (c *Config) setDefaults() {
 	if c.MaxBackoff <= 0 {
 		c.MaxBackoff = 2 * time.Second
 	}
+	if c.PausedWaitTimeout <= 0 {
+		c.PausedWaitTimeout = 2 * time.Minute
+	}
 	if c.MinIdle > c.MaxSize {
 		c.MinIdle = c.MaxSize
 	}
@@ -85,9 +93,13 @@ type AcquireTimeoutError struct {
 	Pool   string
 	Waited time.Duration
 	Size   int
+	Paused bool // the pool was paused the whole time
 }
 
 func (e *AcquireTimeoutError) Error() string {
+	if e.Paused {
+		return fmt.Sprintf("pool %q stayed paused (PAUSE on the admin console) for %s", e.Pool, e.Waited.Round(time.Millisecond))
+	}
 	return fmt.Sprintf("no upstream connection of pool %q became free within %s (all %d in use)", e.Pool, e.Waited.Round(time.Millisecond), e.Size)
 }
 
@@ -216,19 +228,22 @@ func (p *Pool) Offer(b *Backend) {
 // released. Backends that are broken, too old or found dead are destroyed
 // and replaced transparently.
 func (p *Pool) Acquire(ctx context.Context) (*Lease, error) {
-	if err := p.waitResumed(ctx); err != nil {
-		return nil, err
+	if p.Closed() {
+		return nil, ErrClosed
 	}
 	start := time.Now()
 	p.waiting.Add(1)
 	defer p.waiting.Add(-1)
+	if err := p.waitResumed(ctx); err != nil {
+		return nil, err
+	}
 	actx, cancel := context.WithTimeout(ctx, p.cfg.AcquireTimeout)
 	defer cancel()
 	for {
 		res, err := p.p.Acquire(actx)
 		if err != nil {
 			switch {
-			case errors.Is(err, puddle.ErrClosedPool):
+			case errors.Is(err, puddle.ErrClosedPool) || p.Closed():
 				return nil, ErrClosed
 			case actx.Err() != nil && ctx.Err() == nil:
 				p.acquireTimeouts.Add(1)
@@ -298,6 +313,7 @@ func (p *Pool) Paused() bool {
 	return p.paused != nil
 }
 
+// waitResumed waits while the pool is paused, up to PausedWaitTimeout.
 func (p *Pool) waitResumed(ctx context.Context) error {
 	p.pauseMu.Lock()
 	ch := p.paused
@@ -305,9 +321,17 @@ func (p *Pool) waitResumed(ctx context.Context) error {
 	if ch == nil {
 		return nil
 	}
+	start := time.Now()
+	t := time.NewTimer(p.cfg.PausedWaitTimeout)
+	defer t.Stop()
 	select {
 	case <-ch:
 		return nil
+	case <-p.stop:
+		return ErrClosed
+	case <-t.C:
+		p.acquireTimeouts.Add(1)
+		return &AcquireTimeoutError{Pool: p.cfg.Name, Waited: time.Since(start), Size: p.cfg.MaxSize, Paused: true}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -336,6 +360,17 @@ func (p *Pool) IdleBackends() []BackendInfo {
 func (p *Pool) CloseIdle() {
 	for _, res := range p.p.AcquireAllIdle() {
 		p.destroy(res)
+	}
+}
+
+// Closed reports whether Close was called: the pool hands out no more
+// leases.
+func (p *Pool) Closed() bool {
+	select {
+	case <-p.stop:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -58,12 +58,14 @@ func (s *Session) startAdmin(cfg *Config) error {
 		}
 		sort.Strings(names)
 		db := cfg.Databases[names[0]]
-		s.db, s.mode = db, PoolTransaction
+		s.dbp.Store(db)
+		s.mode = PoolTransaction
 		if db.Name == "*" && db.Upstream.Database != "" {
 			s.database = db.Upstream.Database
 		}
 		b, err := s.authPassthrough(cfg)
-		s.database, s.db = AdminDatabaseName, nil
+		s.database = AdminDatabaseName
+		s.dbp.Store(nil)
 		if err != nil {
 			return err
 		}
@@ -233,17 +235,27 @@ func (srv *Server) adminCommand(words []string) (*ResultSet, error) {
 		}
 		return nil, newError(CodeSyntaxError, "unknown SHOW %s; try SHOW HELP", words[1])
 	case "PAUSE", "RESUME":
-		n := 0
+		if arg != "" && resolveDatabase(cfg, arg) == nil && len(srv.poolsOf(arg)) == 0 {
+			return nil, newError(CodeInvalidCatalogName, "no database %q in the configuration", arg)
+		}
+		pause := upper[0] == "PAUSE"
+		// Remembered so that pools created later start paused too; pools
+		// are looked up under srv.mu after the mark, so none is missed.
+		srv.mu.Lock()
+		if pause {
+			srv.paused[arg] = true
+		} else if arg == "" {
+			clear(srv.paused)
+		} else {
+			delete(srv.paused, arg)
+		}
+		srv.mu.Unlock()
 		for _, p := range srv.poolsOf(arg) {
-			if upper[0] == "PAUSE" {
+			if pause {
 				p.Pause()
 			} else {
 				p.Resume()
 			}
-			n++
-		}
-		if arg != "" && n == 0 {
-			return nil, newError(CodeInvalidCatalogName, "no pool for database %q", arg)
 		}
 		return &ResultSet{Tag: upper[0]}, nil
 	case "RELOAD":
@@ -305,13 +317,26 @@ func (srv *Server) poolsOf(db string) []*pool.Pool {
 	return out
 }
 
-// kill disconnects the clients of a database and closes its pools' idle
-// backends (leased ones are destroyed as their sessions end).
+// kill disconnects the clients of a database, waits (up to 5s) for their
+// sessions to end and hand back their backends, then closes the idle
+// backends of its pools, which now include those.
 func (srv *Server) kill(db string) {
+	victims := map[*Session]bool{}
 	for _, sess := range srv.snapshotSessions() {
-		if !sess.admin && (sess.database == db || (sess.db != nil && sess.db.Name == db)) {
+		if !sess.admin && (sess.database == db || (sess.dbc() != nil && sess.dbc().Name == db)) {
 			sess.interrupt()
+			victims[sess] = true
 		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(victims) > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		live := map[*Session]bool{}
+		for _, sess := range srv.snapshotSessions() {
+			if victims[sess] {
+				live[sess] = true
+			}
+		}
+		victims = live
 	}
 	for _, p := range srv.poolsOf(db) {
 		p.CloseIdle()
@@ -405,7 +430,7 @@ func (srv *Server) showServers() *ResultSet {
 		sess.mu.Lock()
 		if sess.lease != nil {
 			b := sess.lease.Backend()
-			rs.Rows = append(rs.Rows, []string{sess.upstreamDatabaseSafe(), sess.user, "active", strconv.FormatUint(uint64(b.PID), 10),
+			rs.Rows = append(rs.Rows, []string{sess.upstreamDatabaseSafe(), sess.upstreamUser(), "active", strconv.FormatUint(uint64(b.PID), 10),
 				b.Addr(), strconv.FormatUint(sess.id, 10), b.Created().UTC().Format(time.RFC3339), string(sess.txStatus)})
 		}
 		sess.mu.Unlock()
@@ -428,7 +453,7 @@ func (srv *Server) showServers() *ResultSet {
 }
 
 func (s *Session) upstreamDatabaseSafe() string {
-	if s.db == nil {
+	if s.dbc() == nil {
 		return s.database
 	}
 	return s.upstreamDatabase()
@@ -454,6 +479,17 @@ func (srv *Server) showStats() *ResultSet {
 		a.queries += sess.queries.Load()
 		a.xacts += sess.transactions.Load()
 	}
+	srv.mu.Lock()
+	for n, t := range srv.endedStats {
+		a := per[n]
+		if a == nil {
+			a = &agg{}
+			per[n] = a
+		}
+		a.queries += t[0]
+		a.xacts += t[1]
+	}
+	srv.mu.Unlock()
 	names := make([]string, 0, len(per))
 	for n := range per {
 		names = append(names, n)
@@ -463,8 +499,24 @@ func (srv *Server) showStats() *ResultSet {
 		a := per[n]
 		rs.Rows = append(rs.Rows, []string{n, itoa(a.clients), i64(a.queries), i64(a.xacts)})
 	}
+	// The last row: clients now connected, and the totals since start.
 	st := &srv.stats
 	rs.Rows = append(rs.Rows, []string{"(total since start)", i64(srv.clients.Load()), i64(st.queries.Load()), i64(st.transactions.Load())})
+	if srv.policy != nil {
+		// Policy violations (enforced and warned) per database.
+		per := map[string]int64{}
+		for _, s := range srv.policy.Stats().Series {
+			per[s.Database] += int64(s.Count)
+		}
+		rs.Columns = append(rs.Columns, "policy_violations")
+		for i, row := range rs.Rows {
+			n := per[row[0]]
+			if i == len(rs.Rows)-1 {
+				n = int64(srv.policy.Stats().Total)
+			}
+			rs.Rows[i] = append(row, i64(n))
+		}
+	}
 	return rs
 }
 

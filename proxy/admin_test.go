@@ -153,8 +153,29 @@ func TestAdminReloadAndKill(t *testing.T) {
 		t.Fatalf("RELOAD called the hook %d times", reloads.Load())
 	}
 	victim := connect(t, p, db)
+	mustExec(t, victim, "BEGIN")
 	mustExec(t, victim, "SELECT 1")
 	mustExec(t, admin, "KILL "+db)
+	// KILL closes the upstream connections too, the leased one included.
+	c := pgtest.Shared(t)
+	pg, err := pgx.Connect(context.Background(), c.SocketURL(c.Superuser(), "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close(context.Background())
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var n int
+		if err := pg.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", db).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d upstream connections to %s survived KILL", n, db)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		_, err := victim.Exec(context.Background(), "SELECT 1")
@@ -192,5 +213,69 @@ func TestAdminConsoleRejectsOutsidersAndTheExtendedProtocol(t *testing.T) {
 	_, err = conn.Exec(context.Background(), "FLY ME TO THE MOON", pgx.QueryExecModeSimpleProtocol)
 	if !errors.As(err, &pe) || pe.Code != "42601" {
 		t.Fatalf("unknown command: %v", err)
+	}
+}
+
+// PAUSE with no database pauses pools that do not exist yet: a client of a
+// database nobody has used waits (here, at login, where pgwarp checks its
+// settings upstream) until RESUME.
+func TestAdminPauseCoversPoolsCreatedAfterIt(t *testing.T) {
+	p, db, _ := adminProxy(t, proxy.PoolTransaction)
+	admin := adminConn(t, p)
+	mustExec(t, admin, "PAUSE")
+	done := make(chan error, 1)
+	go func() {
+		conn, err := pgx.Connect(context.Background(), p.URL("postgres", "", db))
+		if err == nil {
+			_, err = conn.Exec(context.Background(), "SELECT 1")
+			conn.Close(context.Background())
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("a new database's client got through a global PAUSE: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if pools := adminRows(t, admin, "SHOW POOLS"); len(pools) != 1 || pools[0]["paused"] != "true" || pools[0]["cl_waiting"] != "1" {
+		t.Fatalf("SHOW POOLS while paused = %v", pools)
+	}
+	mustExec(t, admin, "RESUME")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("client still blocked after RESUME")
+	}
+}
+
+// SHOW STATS keeps the counts of clients that have left.
+func TestAdminShowStatsCountsEndedSessions(t *testing.T) {
+	p, db, _ := adminProxy(t, proxy.PoolTransaction)
+	admin := adminConn(t, p)
+	app := connect(t, p, db)
+	for range 5 {
+		mustExec(t, app, "SELECT 1")
+	}
+	app.Close(context.Background())
+	var row map[string]string
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		for _, r := range adminRows(t, admin, "SHOW STATS") {
+			if r["database"] == db {
+				row = r
+			}
+		}
+		if row != nil && row["clients"] == "0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SHOW STATS after the client left: %v", row)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if row["total_query_count"] != "5" || row["total_xact_count"] != "5" {
+		t.Fatalf("SHOW STATS for a client that ran 5 statements and left: %v", row)
 	}
 }

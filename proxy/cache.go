@@ -52,51 +52,66 @@ func (srv *Server) CacheOutcomes() map[string]int64 {
 }
 
 // catalogState is the catalog of one upstream database, loaded on first
-// need and again after DDL.
+// need and again after DDL. Generations order loads and refreshes: every
+// refresh asks for a new generation, and a catalog is current only when
+// its load started after the last refresh. While it is not, statements are
+// not cached (a changed view could otherwise be stored under its old
+// dependencies), and invalidation uses the previous catalog.
 type catalogState struct {
 	cat     atomic.Pointer[query.Catalog]
 	mu      sync.Mutex
 	loading bool
-	stale   bool
+	want    uint64 // generation asked for; bumped by every refresh
+	have    uint64 // generation of cat
 }
 
-// catalogFor returns the catalog of the session's upstream database, or
-// nil while it is not loaded (and starts loading it).
-func (srv *Server) catalogFor(s *Session) *query.Catalog {
-	k := s.upstreamDatabase()
+// catalogFor returns the catalog of the session's upstream database (nil
+// while none is loaded) and whether it is current, starting a load when it
+// is not.
+func (srv *Server) catalogFor(s *Session) (*query.Catalog, bool) {
+	db := s.upstreamDatabase()
 	srv.mu.Lock()
-	st := srv.catalogs[k]
-	if st == nil {
+	st := srv.catalogs[db]
+	first := st == nil
+	if first {
 		st = &catalogState{}
-		srv.catalogs[k] = st
+		srv.catalogs[db] = st
 	}
 	srv.mu.Unlock()
+	if first {
+		// Listen for the other instances' writes from the first time the
+		// cache serves this database, not only once this instance writes.
+		srv.notifierFor(s, db)
+	}
 	cat := st.cat.Load()
 	st.mu.Lock()
-	need := (cat == nil || st.stale) && !st.loading
-	if need {
-		st.loading, st.stale = true, false
+	current := cat != nil && st.have == st.want
+	start := !current && !st.loading
+	gen := st.want
+	if start {
+		st.loading = true
 	}
 	st.mu.Unlock()
-	if need {
-		go srv.loadCatalog(st, s.pool)
+	if start {
+		go srv.loadCatalog(st, s.pool, gen)
 	}
-	return cat
+	return cat, current
 }
 
-// refreshCatalog marks the session's catalog stale after DDL.
-func (srv *Server) refreshCatalog(s *Session) {
+// refreshCatalog asks for the catalog of upstream database db to be loaded
+// again (after DDL, here or on another instance).
+func (srv *Server) refreshCatalog(db string) {
 	srv.mu.Lock()
-	st := srv.catalogs[s.upstreamDatabase()]
+	st := srv.catalogs[db]
 	srv.mu.Unlock()
 	if st != nil {
 		st.mu.Lock()
-		st.stale = true
+		st.want++
 		st.mu.Unlock()
 	}
 }
 
-func (srv *Server) loadCatalog(st *catalogState, p *pool.Pool) {
+func (srv *Server) loadCatalog(st *catalogState, p *pool.Pool, gen uint64) {
 	defer func() {
 		st.mu.Lock()
 		st.loading = false
@@ -134,10 +149,13 @@ func (srv *Server) loadCatalog(st *catalogState, p *pool.Pool) {
 		lease.Release()
 	}
 	if err != nil {
-		srv.log.Warn("loading the catalog for the cache failed; statements are not cached until it loads", "error", err)
+		srv.logger().Warn("loading the catalog for the cache failed; statements are not cached until it loads", "error", err)
 		return
 	}
+	st.mu.Lock()
 	st.cat.Store(cat)
+	st.have = gen
+	st.mu.Unlock()
 }
 
 // searchPath returns the session's search_path for resolving names,
@@ -176,8 +194,8 @@ func (s *Session) cacheable(info *query.Info, textParams [][]byte) ([]cache.Tabl
 	if pinned {
 		return nil, "uncacheable"
 	}
-	cat := s.srv.catalogFor(s)
-	if cat == nil {
+	cat, current := s.srv.catalogFor(s)
+	if !current {
 		return nil, "uncacheable"
 	}
 	v := query.Eligibility(info, cat, query.Env{InTransaction: inTx, SearchPath: sp, TextParams: textParams})
@@ -268,6 +286,8 @@ func (s *Session) lookupQuery(res query.Result, sql string) (bool, *cache.Fill) 
 			s.endObs(&o, "")
 			return true, nil
 		}
+		// The leader failed: the statement runs upstream, observed there.
+		s.dropObs(&o)
 		s.srv.cacheStats.add("miss")
 		return false, nil
 	case cache.StatusMiss:
@@ -293,7 +313,6 @@ func (s *Session) followTimeout() time.Duration {
 func (s *Session) replay(prefix, result []byte) {
 	s.replayBuf = append(append(s.replayBuf[:0], prefix...), result...)
 	s.replayBuf = appendReadyForQuery(s.replayBuf, txIdle)
-	s.queries.Add(1)
 	_ = s.writeClient(s.replayBuf)
 	if cap(s.replayBuf) > 1<<20 {
 		s.replayBuf = nil
@@ -354,8 +373,11 @@ func (srv *Server) refresh(job refreshJob, fill *cache.Fill) {
 
 // fillResult copies a result message into the entry being filled, and
 // gives up on it when it grows too large. mu is held (relay).
-func fillResult(e *expectation, msg []byte) {
+func (s *Session) fillResult(e *expectation, msg []byte) {
 	if e.fill != nil && !e.fill.Append(msg) {
+		if e.fill.Oversized() {
+			s.srv.cacheStats.add("oversizedresult")
+		}
 		e.fill.Abort()
 		e.fill = nil
 	}
@@ -376,11 +398,16 @@ func finishFill(e *expectation, ok bool, srv *Server) {
 	e.fill = nil
 }
 
-// invalidateLocked applies the write set of statements that changed data
+// invalidateLocked applies the write set of a statement that may have
+// changed data (a write, DDL, or a read calling a function that may write)
 // and remembers it for the end of the transaction. mu is held.
 func (s *Session) invalidateLocked(info *query.Info) {
 	c := s.srv.cache
-	if c == nil || info == nil || info.ReadOnly() {
+	if c == nil || info == nil {
+		return
+	}
+	readOnly := info.ReadOnly()
+	if readOnly && !callsFunctions(info) && !s.lexerUnsafe {
 		return
 	}
 	db := s.upstreamDatabase()
@@ -391,10 +418,16 @@ func (s *Session) invalidateLocked(info *query.Info) {
 		}
 	}
 	if ddl {
-		s.srv.refreshCatalog(s)
+		// Now for this session's later statements, and again when the
+		// transaction ends, since a load now cannot see uncommitted DDL.
+		s.srv.refreshCatalog(db)
+		s.txDDL = true
 	}
-	cat := s.srv.catalogFor(s)
-	all := ddl || cat == nil
+	// Without a catalog yet a write invalidates the whole database; a
+	// read is judged by what is known of its functions without one
+	// (operators and most built-ins do not write).
+	cat, _ := s.srv.catalogFor(s)
+	all := ddl || (cat == nil && !readOnly) || s.lexerUnsafe
 	var tables []cache.TableID
 	if !all {
 		ws := cat.Invalidations(info, s.searchPath())
@@ -412,6 +445,17 @@ func (s *Session) invalidateLocked(info *query.Info) {
 	}
 }
 
+// callsFunctions reports whether any statement of info calls a function
+// or operator (which may be user-defined and write).
+func callsFunctions(info *query.Info) bool {
+	for i := range info.Statements {
+		if len(info.Statements[i].Functions) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // endInvalidationsLocked runs at the end of a transaction: what it wrote
 // is invalidated again now that the commit is visible, and published to
 // the other pgwarp instances. mu is held.
@@ -420,6 +464,10 @@ func (s *Session) endInvalidationsLocked() {
 		return
 	}
 	c, db := s.srv.cache, s.upstreamDatabase()
+	if s.txDDL {
+		s.srv.refreshCatalog(db)
+		s.txDDL = false
+	}
 	if s.txInvalidAll {
 		c.InvalidateDatabase(db)
 		s.srv.publish(s, db, nil)
@@ -430,11 +478,13 @@ func (s *Session) endInvalidationsLocked() {
 	s.txInvalid, s.txInvalidAll = s.txInvalid[:0], false
 }
 
-// stmtShape is what the cache needs of a prepared statement.
+// stmtShape is a prepared statement as the client parsed it, classified.
 type stmtShape struct {
-	query string
-	types []uint32
-	info  *query.Info
+	query string      // the text as sent
+	types []uint32    // the parameter types as sent
+	info  *query.Info // its classification
+	text  string      // its comment-free text, for cache keys
+	hint  query.Hint  // its pgwarp hints
 }
 
 // bindParams extracts the parameter formats and values of a Bind body
@@ -531,7 +581,7 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte) (answe
 		return false, nil, nil
 	}
 	s.keyBase(cache.ProtocolExtended)
-	s.kb.Statement(d.query)
+	s.kb.Statement(d.text)
 	for i, v := range values {
 		f := int16(0)
 		if len(formats) == 1 {
@@ -554,7 +604,7 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte) (answe
 		return false, nil, nil
 	}
 	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables,
-		Fingerprint: strconv.FormatUint(d.info.Fingerprint, 16)})
+		Fingerprint: strconv.FormatUint(d.info.Fingerprint, 16), Hint: cacheHint(d.hint)})
 	var e *cache.Entry
 	switch r.Status {
 	case cache.StatusHit, cache.StatusStale:
@@ -589,6 +639,8 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte) (answe
 		prefix = append(prefix, e.Describe()...)
 	}
 	s.rd.skipGroup(describe)
+	s.queries.Add(1) // its Execute, which never reaches the queue
+	s.srv.stats.queries.Add(1)
 	o := s.startObs(d.info, d.query, telemetry.CacheHit, false)
 	s.replay(prefix, e.Result())
 	s.endObs(&o, "")

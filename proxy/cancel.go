@@ -23,7 +23,7 @@ func (srv *Server) forwardCancel(pid uint32, secret []byte) {
 	case srv.cancelSlots <- struct{}{}:
 		defer func() { <-srv.cancelSlots }()
 	default:
-		srv.log.Warn("too many cancel requests in flight; dropping one", "session", sess.id)
+		srv.logger().Warn("too many cancel requests in flight; dropping one", "session", sess.id)
 		return
 	}
 	sess.cancel()
@@ -134,7 +134,7 @@ func (s *Session) releaseAtEnd() {
 // reset query (DISCARD ALL by default), after which nothing of this client
 // remains on it.
 func (s *Session) appendResetLocked(msgs []byte) []byte {
-	q := s.db.ResetQuery
+	q := s.dbc().ResetQuery
 	msgs = appendMsg(msgs, msgQuery, append([]byte(q), 0))
 	b := s.lease.Backend()
 	s.pushLocked(expectation{kind: expectQuery, swallow: true, done: func(ok bool) {

@@ -54,7 +54,7 @@ func (srv *Server) publish(s *Session, db string, tables []cache.TableID) {
 // upstream database, or nil when cross-instance invalidation is off.
 func (srv *Server) notifierFor(s *Session, db string) *notifier {
 	channel := srv.config().InvalidationChannel
-	if channel == "" || srv.cache == nil || s.db == nil {
+	if channel == "" || srv.cache == nil || s.dbc() == nil {
 		return nil
 	}
 	srv.mu.Lock()
@@ -152,7 +152,6 @@ func (n *notifier) publisher() {
 
 func (n *notifier) listener() {
 	c := n.srv.cache
-	first := true
 	for {
 		cfg := n.cfg.Copy()
 		cfg.OnNotification = func(_ *pgconn.PgConn, m *pgconn.Notification) {
@@ -164,7 +163,9 @@ func (n *notifier) listener() {
 				return
 			}
 			if len(inv.Tables) == 0 {
+				// Whole-database invalidations are what DDL publishes.
 				c.InvalidateDatabase(inv.Database)
+				n.srv.refreshCatalog(inv.Database)
 			} else {
 				c.Invalidate(inv.Database, inv.Tables...)
 			}
@@ -177,11 +178,10 @@ func (n *notifier) listener() {
 		err := conn.Exec(ctx, `LISTEN "`+escapeIdent(n.channel)+`"`).Close()
 		cancel()
 		if err == nil {
-			if !first {
-				// Notifications may have been missed while disconnected.
-				c.InvalidateDatabase(n.db)
-			}
-			first = false
+			// Notifications may have been missed before LISTEN took
+			// effect (while disconnected, or since the cache started
+			// serving this database).
+			c.InvalidateDatabase(n.db)
 			for err == nil {
 				err = conn.WaitForNotification(n.srv.bgCtx)
 			}

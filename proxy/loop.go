@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pgwarp/pgwarp/pool"
@@ -145,6 +146,14 @@ func (s *Session) handle(typ byte, body []byte) error {
 		if s.skipToSync {
 			return nil
 		}
+		// A fast-path call can run any function: what it may have
+		// written is unknown, so its transaction's end invalidates the
+		// whole database.
+		if s.srv.cache != nil {
+			s.mu.Lock()
+			s.txInvalidAll = true
+			s.mu.Unlock()
+		}
 		return s.forward(expectFunctionCall, typ, body)
 	}
 	return newFatal(CodeProtocolViolation, "invalid frontend message type %d", typ)
@@ -256,7 +265,7 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 	switch typ {
 	case msgParse:
 		if m, err := decodeParse(body); err == nil {
-			s.sessionStmts[m.name] = stmtShape{query: m.query, types: m.types, info: s.classify([]byte(m.query))}
+			s.sessionStmts[m.name] = s.shapeOf(m.query, m.types)
 		}
 	case msgBind:
 		if portal, stmt, rest, err := decodeBindNames(body); err == nil {
@@ -282,6 +291,15 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 
 // classify classifies the statement text of a Query or Parse (the body up
 // to its terminating zero byte).
+// shapeOf classifies a statement the client parses.
+func (s *Session) shapeOf(sql string, types []uint32) stmtShape {
+	if i := strings.IndexByte(sql, 0); i >= 0 {
+		sql = sql[:i]
+	}
+	r := s.srv.classify.Classify(sql)
+	return stmtShape{query: sql, types: types, info: r.Info, text: r.Text, hint: r.Hint}
+}
+
 func (s *Session) classify(text []byte) *query.Info {
 	if i := bytes.IndexByte(text, 0); i >= 0 {
 		text = text[:i]
@@ -351,14 +369,27 @@ func (s *Session) reserveLocked() error {
 	if s.pool == nil {
 		return newError(CodeInternalError, "no upstream pool for this session")
 	}
-	s.mu.Unlock()
 	start := time.Now()
-	lease, err := s.pool.Acquire(context.Background())
+	var lease *pool.Lease
+	var err error
+	for attempt := 0; ; attempt++ {
+		if s.pool.Closed() {
+			if err = s.repoolLocked(); err != nil {
+				break
+			}
+		}
+		p := s.pool
+		s.mu.Unlock()
+		lease, err = p.Acquire(context.Background())
+		s.mu.Lock()
+		if !errors.Is(err, pool.ErrClosed) || attempt > 0 {
+			break
+		}
+	}
 	s.waitStart, s.wait = start, time.Since(start)
 	if s.pm != nil {
 		s.pm.ObservePoolWait(s.wait)
 	}
-	s.mu.Lock()
 	if err != nil {
 		return err
 	}
@@ -371,6 +402,30 @@ func (s *Session) reserveLocked() error {
 		s.syncSettingsLocked(lease.Backend())
 	}
 	s.startRelayLocked(lease)
+	return nil
+}
+
+// repoolLocked moves a transaction-mode session whose pool a reload
+// replaced onto the pool of the current configuration, between two
+// transactions: settings and prepared statements are applied to every
+// backend a transaction leases anyway, so nothing the client set is lost.
+// A session-mode session, or one whose database was removed or changed
+// pool mode, cannot move and gets pool.ErrClosed (57P01). mu is held; the
+// session has no lease.
+func (s *Session) repoolLocked() error {
+	if s.mode != PoolTransaction {
+		return pool.ErrClosed
+	}
+	db := resolveDatabase(s.srv.config(), s.database)
+	if db == nil || db.Mode != PoolTransaction {
+		return pool.ErrClosed
+	}
+	s.dbp.Store(db)
+	p, err := s.srv.poolFor(s, nil)
+	if err != nil {
+		return err
+	}
+	s.pool = p
 	return nil
 }
 

@@ -29,7 +29,7 @@ type queryObs struct {
 // startSessionSpan opens the session's span once the startup succeeded.
 func (s *Session) startSessionSpan() {
 	cfg := s.srv.config()
-	if cfg.Metrics != nil && s.db != nil {
+	if cfg.Metrics != nil && s.dbc() != nil {
 		s.pm = cfg.Metrics.Pool(s.upstreamDatabase(), s.upstreamUser())
 	}
 	if !cfg.Tracing.Enabled() {
@@ -37,8 +37,8 @@ func (s *Session) startSessionSpan() {
 	}
 	info := telemetry.SessionInfo{ID: s.id, ClientAddr: s.remote, User: s.user, Database: s.database,
 		ApplicationName: s.appName.Load().(string), TLS: s.tls}
-	if s.db != nil && s.db.Upstream != nil {
-		info.ServerAddress, info.ServerPort = s.db.Upstream.Host, int(s.db.Upstream.Port)
+	if s.dbc() != nil && s.dbc().Upstream != nil {
+		info.ServerAddress, info.ServerPort = s.dbc().Upstream.Host, int(s.dbc().Upstream.Port)
 	}
 	s.sessCtx, s.sessSpan = cfg.Tracing.StartSession(context.Background(), info)
 }
@@ -82,6 +82,16 @@ func (s *Session) ctx() context.Context {
 
 // endObs ends a statement's observation with its outcome: sqlstate is the
 // error's code, or "" on success.
+// dropObs abandons an observation that will be made again (a coalesced
+// wait that fell through to the upstream): its span ends, nothing is
+// counted.
+func (s *Session) dropObs(o *queryObs) {
+	if o.active && o.span.IsRecording() {
+		o.span.End()
+	}
+	o.active = false
+}
+
 func (s *Session) endObs(o *queryObs, sqlstate string) {
 	if !o.active {
 		return

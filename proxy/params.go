@@ -233,6 +233,9 @@ func (srv *Server) knownParams(p *pool.Pool, key string) map[string]string {
 func (srv *Server) rememberParams(p *pool.Pool, key string, params map[string]string) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
+	if p.Closed() {
+		return // replaced by a reload; forgotten with it
+	}
 	m := srv.paramsSeen[p]
 	if m == nil {
 		m = map[string]map[string]string{}

@@ -10,21 +10,22 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgwarp/pgwarp/pool"
+	"github.com/pgwarp/pgwarp/query"
 )
 
 // credKey identifies the upstream login of this session: database entry,
 // upstream database and upstream user.
 func (s *Session) credKey() poolKey {
-	return poolKey{db: s.db.Name, database: s.upstreamDatabase(), user: s.upstreamUser()}
+	return poolKey{db: s.dbc().Name, database: s.upstreamDatabase(), user: s.upstreamUser()}
 }
 
 // upstreamUser is the role pgwarp logs in as upstream: the client's own
 // with passthrough (or when the upstream URL names none), else the URL's.
 func (s *Session) upstreamUser() string {
-	if s.srv.config().Auth.Method == AuthPassthrough || s.db.Upstream.User == "" {
+	if s.srv.config().Auth.Method == AuthPassthrough || s.dbc().Upstream.User == "" {
 		return s.user
 	}
-	return s.db.Upstream.User
+	return s.dbc().Upstream.User
 }
 
 // sessionParamsKey encodes the client's startup parameters canonically.
@@ -53,7 +54,7 @@ func (s *Session) sessionParamsKey() string {
 // upstreamConfig returns the pgconn configuration to log in upstream for
 // this session, without a password when the client's is to be asked for.
 func (srv *Server) upstreamConfig(s *Session) *pgconn.Config {
-	c := s.db.Upstream.Copy()
+	c := s.dbc().Upstream.Copy()
 	c.Database = s.upstreamDatabase()
 	c.User = s.upstreamUser()
 	if srv.config().Auth.Method == AuthPassthrough {
@@ -93,6 +94,9 @@ func (srv *Server) poolFor(s *Session, dialled *pool.Backend) (*pool.Pool, error
 			}
 			return nil, err
 		}
+		if srv.paused[""] || srv.paused[k.db] || srv.paused[k.database] {
+			p.Pause()
+		}
 		srv.pools[k] = p
 	}
 	srv.mu.Unlock()
@@ -104,7 +108,7 @@ func (srv *Server) poolFor(s *Session, dialled *pool.Backend) (*pool.Pool, error
 
 // newPool creates the pool for key k; srv.mu is held.
 func (srv *Server) newPool(s *Session, k poolKey) (*pool.Pool, error) {
-	db := s.db
+	db := s.dbc()
 	base := srv.upstreamConfig(s)
 	passthrough := srv.config().Auth.Method == AuthPassthrough
 	credKey := poolKey{db: k.db, database: k.database, user: k.user}
@@ -145,4 +149,19 @@ func (s *Session) noteParameterStatusLocked(name, value string, own bool) {
 	if own && s.settings != nil {
 		s.settings[strings.ToLower(name)] = value
 	}
+	if (name == "standard_conforming_strings" || name == "client_encoding") && !s.lexerUnsafe && own && s.settings != nil &&
+		!query.LexerCompatible(s.settings["standard_conforming_strings"], s.settings["client_encoding"]) {
+		s.markLexerUnsafeLocked()
+	}
+}
+
+// markLexerUnsafeLocked notes that pgwarp can no longer read this
+// session's statements as the server does (standard_conforming_strings
+// off, or a client-only encoding): it keeps its backend, nothing it runs
+// is cached, and every statement it runs invalidates its whole database.
+// mu is held, or the session is still starting.
+func (s *Session) markLexerUnsafeLocked() {
+	s.lexerUnsafe = true
+	s.pins.forever = "standard_conforming_strings off or a client-only encoding (statements cannot be classified)"
+	s.updatePinLocked()
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pgwarp/pgwarp/pool"
-	"github.com/pgwarp/pgwarp/query"
 )
 
 // Prepared statements in transaction mode (as PgBouncer ≥ 1.21 does):
@@ -40,12 +39,10 @@ const (
 // immutable; the internal name changes when the statement is invalidated
 // (see invalidate), so every backend prepares it afresh.
 type stmtDef struct {
-	reg   *stmtRegistry
-	query string
-	types []uint32
-	info  *query.Info // its classification
-	refs  int         // client names mapped to it (under stmtRegistry.mu)
-	ver   atomic.Pointer[stmtVersion]
+	reg *stmtRegistry
+	stmtShape
+	refs int // client names mapped to it (under stmtRegistry.mu)
+	ver  atomic.Pointer[stmtVersion]
 }
 
 // stmtVersion is one internal name of a statement and its Parse message.
@@ -104,8 +101,8 @@ func stmtKey(query string, types []uint32) string {
 
 // acquire returns the statement for (query, types), registering it if new,
 // and counts one more reference. max bounds the registry.
-func (r *stmtRegistry) acquire(query string, types []uint32, info *query.Info, max int) (*stmtDef, error) {
-	k := stmtKey(query, types)
+func (r *stmtRegistry) acquire(sh stmtShape, max int) (*stmtDef, error) {
+	k := stmtKey(sh.query, sh.types)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if d := r.byKey[k]; d != nil {
@@ -122,11 +119,11 @@ func (r *stmtRegistry) acquire(query string, types []uint32, info *query.Info, m
 		}
 		if len(r.byKey) >= max {
 			return nil, newError(CodeConfigurationLimitExcdd, "too many distinct prepared statements in use through pgwarp (max_prepared_statements %d)", max).
-				withHint("close prepared statements the application no longer needs, or raise max_prepared_statements")
+				withHint("close prepared statements the application no longer needs, or raise max_prepared_statements in pgwarp.yaml")
 		}
 	}
-	d := &stmtDef{reg: r, query: query, types: types, info: info, refs: 1}
-	d.ver.Store(r.newVersion(query, types))
+	d := &stmtDef{reg: r, stmtShape: sh, refs: 1}
+	d.ver.Store(r.newVersion(sh.query, sh.types))
 	r.byKey[k] = d
 	return d, nil
 }
@@ -142,13 +139,6 @@ func (r *stmtRegistry) len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.byKey)
-}
-
-// unnamedStmt is what the client last parsed as the unnamed statement.
-type unnamedStmt struct {
-	query string
-	types []uint32
-	info  *query.Info
 }
 
 // renaming reports whether this session renames prepared statements.
@@ -195,7 +185,7 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		}
 		s.mu.Unlock()
 		if !reshaped {
-			answered, fillDesc, fill := s.lookupExtended(stmtShape{query: d.query, types: d.types, info: d.info}, portal, rest)
+			answered, fillDesc, fill := s.lookupExtended(d.stmtShape, portal, rest)
 			if answered {
 				return nil
 			}
@@ -308,7 +298,7 @@ func (s *Session) markReshapedLocked(d *stmtDef) {
 }
 
 func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
-	u := &unnamedStmt{query: m.query, types: m.types, info: s.classify([]byte(m.query))}
+	u := new(s.shapeOf(m.query, m.types))
 	s.mu.Lock()
 	s.unnamed = u
 	if err := s.reserveLocked(); err != nil {
@@ -338,11 +328,11 @@ func (s *Session) parseNamed(m parseMsg) error {
 		return nil
 	}
 	if n >= s.maxClientStatements() {
-		s.sendErrorFor(newError(CodeConfigurationLimitExcdd, "too many prepared statements on this connection (%d)", len(s.stmts)).
+		s.sendErrorFor(newError(CodeConfigurationLimitExcdd, "too many prepared statements on this connection (%d)", n).
 			withHint("close (DEALLOCATE) prepared statements that are no longer needed"), msgParse)
 		return nil
 	}
-	d, err := s.srv.stmts.acquire(m.query, m.types, s.classify([]byte(m.query)), s.maxPreparedStatements())
+	d, err := s.srv.stmts.acquire(s.shapeOf(m.query, m.types), s.maxPreparedStatements())
 	if err != nil {
 		e, _ := asError(err)
 		s.sendErrorFor(e, msgParse)

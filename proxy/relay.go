@@ -134,7 +134,7 @@ func (r *relay) process() (released bool, err error) {
 				r.out.pass(r.r, r.r+k)
 			}
 			if r.passFill != nil {
-				fillResult(r.passFill, r.buf[r.r:r.r+k])
+				s.fillResult(r.passFill, r.buf[r.r:r.r+k])
 				if r.passLeft == k {
 					r.passFill = nil
 				}
@@ -311,7 +311,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 			r.complete(true)
 		case expectQuery, expectExecute:
 			if start >= 0 {
-				fillResult(head, r.buf[start:end])
+				s.fillResult(head, r.buf[start:end])
 			}
 			r.pass(head, start, end)
 		default:
@@ -334,7 +334,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		if s.mute {
 			finishFill(head, false, s.srv)
 		} else if start >= 0 {
-			fillResult(head, r.buf[start:end])
+			s.fillResult(head, r.buf[start:end])
 		} else if head.fill != nil {
 			// A streamed row: its chunks are copied as they pass.
 			r.passFill = head
@@ -362,7 +362,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 				rn.obs = rn.dec.Observe()
 			}
 			if !s.mute && start >= 0 {
-				fillResult(head, r.buf[start:end])
+				s.fillResult(head, r.buf[start:end])
 			}
 			if head.info != nil && !s.mute {
 				s.invalidateLocked(head.info)
@@ -658,6 +658,9 @@ func (r *relay) fail(err error) {
 	if s.lease == r.lease {
 		s.lease = nil
 	}
+	// The transaction's writes may have committed just before the
+	// backend went away: invalidate what they touched all the same.
+	s.endInvalidationsLocked()
 	s.q.clear()
 	s.batchOpen, s.copyOut, s.serverSkip = false, false, false
 	s.copyIn.Store(false)

@@ -21,7 +21,6 @@ import (
 // safe for concurrent use.
 type Server struct {
 	cfg    atomic.Pointer[Config]
-	log    *slog.Logger
 	secret []byte // keys mock SCRAM salts and remembered passwords
 
 	mu       sync.Mutex
@@ -40,6 +39,8 @@ type Server struct {
 	// each set of startup settings (params.go).
 	paramsSeen map[*pool.Pool]map[string]map[string]string
 	notifiers  map[string]*notifier
+	paused     map[string]bool     // PAUSE in force: database names, "" for all
+	endedStats map[string][2]int64 // queries and transactions of ended sessions, per database
 	instance   string
 	// bgCtx ends at shutdown; bg counts the background goroutines.
 	bgCtx  context.Context
@@ -89,7 +90,6 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		log:         c.Logger,
 		secret:      make([]byte, 32),
 		sessions:    map[uint64]*Session{},
 		byPID:       map[uint32]*Session{},
@@ -111,6 +111,8 @@ func New(cfg Config) (*Server, error) {
 	s.catalogs = map[string]*catalogState{}
 	s.paramsSeen = map[*pool.Pool]map[string]map[string]string{}
 	s.notifiers = map[string]*notifier{}
+	s.paused = map[string]bool{}
+	s.endedStats = map[string][2]int64{}
 	s.instance = newInstanceID()
 	s.bgCtx, s.bgStop = context.WithCancel(context.Background())
 	s.cfg.Store(c)
@@ -149,7 +151,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept failed; retrying", "error", err, "in", backoff)
+				s.logger().Warn("accept failed; retrying", "error", err, "in", backoff)
 				time.Sleep(backoff)
 				continue
 			}
@@ -206,8 +208,24 @@ func (s *Server) removeSession(sess *Session) {
 		s.perDB[sess.counted]--
 		s.clients.Add(-1)
 	}
+	if !sess.admin && sess.database != "" && (sess.queries.Load() > 0 || sess.transactions.Load() > 0) {
+		// Keep the counts of sessions that ended for SHOW STATS (bounded
+		// by the databases clients named; a wildcard entry lets them name
+		// any, so past maxEndedStats the rest are lumped together).
+		name := sess.database
+		if _, ok := s.endedStats[name]; !ok && len(s.endedStats) >= maxEndedStats {
+			name = "(other)"
+		}
+		t := s.endedStats[name]
+		t[0] += sess.queries.Load()
+		t[1] += sess.transactions.Load()
+		s.endedStats[name] = t
+	}
 	s.mu.Unlock()
 }
+
+// maxEndedStats bounds the databases SHOW STATS keeps totals for.
+const maxEndedStats = 1000
 
 // admit counts a client against the global and per-database caps.
 func (s *Server) admit(sess *Session, db *Database) *Error {
@@ -325,6 +343,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// logger returns the current configuration's logger (a reload may
+// replace it).
+func (s *Server) logger() *slog.Logger { return s.config().Logger }
+
 func (s *Server) snapshotSessions() []*Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -335,17 +357,20 @@ func (s *Server) snapshotSessions() []*Session {
 	return out
 }
 
-// Reload swaps in a new configuration. Sessions keep the database settings
-// they started with; new sessions, authentication, limits and pools created
-// from now on use the new one. Pools whose upstream changed are closed as
-// their backends become idle.
+// Reload swaps in a new configuration: new sessions, authentication, limits
+// and pools created from now on use it. A pool whose upstream, mode or size
+// changed (or whose database was removed) is replaced: it leases no more
+// backends and closes each one as its transaction ends. Transaction-mode
+// sessions move to the new pool at their next transaction; session-mode
+// sessions keep their backend until they leave, and a transaction-mode
+// session whose database was removed or switched to session mode gets
+// 57P01 at its next transaction.
 func (s *Server) Reload(cfg Config) error {
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return err
 	}
 	old := s.cfg.Swap(c)
-	s.log = c.Logger
 	s.mu.Lock()
 	var stale []*pool.Pool
 	for k, p := range s.pools {
@@ -353,6 +378,7 @@ func (s *Server) Reload(cfg Config) error {
 		if newDB == nil || oldDB == nil || !sameUpstream(oldDB, newDB) {
 			stale = append(stale, p)
 			delete(s.pools, k)
+			delete(s.paramsSeen, p)
 		}
 	}
 	s.mu.Unlock()

@@ -23,7 +23,8 @@ import (
 )
 
 // sessionState is where a session is in its life. Transitions happen only in
-// setState, by the session goroutine.
+// setState: by the session goroutine, and by the relay when it releases the
+// backend (active → idle).
 type sessionState int32
 
 const (
@@ -83,7 +84,7 @@ type Session struct {
 	// it leases. Owned by the session goroutine; read by the relay under
 	// mu.
 	settings map[string]string
-	db       *Database
+	dbp      atomic.Pointer[Database] // the database entry; replaced by repool
 	mode     PoolMode
 	pool     *pool.Pool
 	admin    bool
@@ -126,7 +127,7 @@ type Session struct {
 	// (transaction mode); unnamed is its unnamed statement and
 	// unnamedOnBackend says whether the current lease's backend has it.
 	stmts            map[string]*clientStmt
-	unnamed          *unnamedStmt
+	unnamed          *stmtShape // what the client last parsed as the unnamed statement
 	unnamedOnBackend bool
 	// Transaction-mode session state (state.go), guarded by mu.
 	pins            pins
@@ -176,6 +177,8 @@ type Session struct {
 	sessionStmts map[string]stmtShape // session mode: the client's statements
 	txInvalid    []cache.TableID
 	txInvalidAll bool
+	txDDL        bool // the transaction ran DDL: reload the catalog at its end
+	lexerUnsafe  bool // see markLexerUnsafeLocked
 	// Observation (observe.go): the session span and its context, the
 	// pool's metrics, and the pool wait of the statement about to start
 	// (session goroutine).
@@ -216,14 +219,14 @@ func (s *Session) setState(st sessionState) { s.state.Store(int32(st)) }
 func (s *Session) getState() sessionState { return sessionState(s.state.Load()) }
 
 func (s *Session) logger() *slog.Logger {
-	return s.srv.log.With("session", s.id, "client", s.remote, "user", s.user, "database", s.database)
+	return s.srv.logger().With("session", s.id, "client", s.remote, "user", s.user, "database", s.database)
 }
 
 // logInfo logs at info level with the session's attributes, building them
 // only when info is enabled (a connection's open and close lines would
 // otherwise cost an allocation-heavy With per connection).
 func (s *Session) logInfo(msg string, args ...any) {
-	if s.srv.log.Enabled(context.Background(), slog.LevelInfo) {
+	if s.srv.logger().Enabled(context.Background(), slog.LevelInfo) {
 		s.logger().Info(msg, args...)
 	}
 }
@@ -258,6 +261,9 @@ func (s *Session) finishStartupError(err error) {
 	case errors.As(err, &e):
 	case isDisconnect(err):
 		return
+	case errors.Is(err, os.ErrDeadlineExceeded) && s.interrupts.Load():
+		// Shutdown (or KILL) interrupted the login.
+		e = newFatal(CodeAdminShutdown, "terminating connection due to administrator command")
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		e = newFatal(CodeProtocolViolation, "startup timeout: the client did not complete its startup within %s", s.srv.config().StartupTimeout)
 	default:
@@ -337,6 +343,7 @@ func (s *Session) startup() error {
 	}
 	s.startupSettings = copySettings(s.settings)
 	if !query.LexerCompatible(s.settings["standard_conforming_strings"], s.settings["client_encoding"]) {
+		s.lexerUnsafe = true
 		s.pins.forever = "standard_conforming_strings off or a client-only encoding (statements cannot be classified)"
 	}
 	s.rd = newMsgReader(s.conn, 4096, cfg.MaxMessageBytes)
@@ -348,7 +355,8 @@ func (s *Session) startup() error {
 	if db == nil {
 		return newFatal(CodeInvalidCatalogName, "database %q does not exist", s.database)
 	}
-	s.db, s.mode = db, db.Mode
+	s.dbp.Store(db)
+	s.mode = db.Mode
 	if e := s.srv.admit(s, db); e != nil {
 		return e
 	}
@@ -405,12 +413,16 @@ func resolveDatabase(cfg *Config, name string) *Database {
 	return cfg.Databases["*"]
 }
 
+// dbc returns the session's database entry (nil for the admin console).
+// It is set at login and replaced only by repoolLocked.
+func (s *Session) dbc() *Database { return s.dbp.Load() }
+
 // upstreamDatabase is the database name to use upstream for this session.
 func (s *Session) upstreamDatabase() string {
-	if s.db.Name == "*" || s.db.Upstream.Database == "" {
+	if s.dbc().Name == "*" || s.dbc().Upstream.Database == "" {
 		return s.database
 	}
-	return s.db.Upstream.Database
+	return s.dbc().Upstream.Database
 }
 
 // startBackend finishes the startup: in session mode it leases the
@@ -499,6 +511,9 @@ func (s *Session) backendError(err error) *Error {
 	case errors.As(err, &de):
 		return newFatal(CodeConnectionFailure, "pgwarp could not connect to the upstream server %s: %v", de.Server, de.Err).
 			withHint("check that the database server is running and accepting TCP/IP connections")
+	case errors.As(err, &te) && te.Paused:
+		return newFatal(CodeCannotConnectNow, "%s", te.Error()).
+			withHint("an operator paused this database; try again after RESUME")
 	case errors.As(err, &te):
 		return newFatal(CodeTooManyConnections, "%s", te.Error()).
 			withHint("raise pool.max_size or acquire_timeout, or shorten transactions")

@@ -16,7 +16,7 @@ func (srv *Server) PoolStats() []telemetry.PoolStats {
 	type agg struct{ active, idle, pinned int }
 	counts := map[poolKey]*agg{}
 	for _, sess := range srv.snapshotSessions() {
-		if sess.getState() < sessionStateIdle || sess.db == nil {
+		if sess.getState() < sessionStateIdle || sess.dbc() == nil {
 			continue
 		}
 		k := sess.credKey()
@@ -64,7 +64,7 @@ func (srv *Server) PoolStats() []telemetry.PoolStats {
 // shown.
 func (srv *Server) Readiness(ctx context.Context) telemetry.Readiness {
 	cfg := srv.config()
-	r := telemetry.Readiness{ConfigLoaded: true}
+	r := telemetry.Readiness{ConfigLoaded: true, Draining: srv.shuttingDown.Load()}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, name := range sortedNames(cfg.Databases) {

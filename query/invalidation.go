@@ -171,8 +171,8 @@ var sqlRunningBuiltins = map[string]bool{
 // mayWriteData reports whether a call of f may write user tables. Built-in
 // functions write only sequences, large objects, settings and server state,
 // none of which a cached result depends on, except those that run SQL
-// text; any other function that pg_proc marks parallel-unsafe, or that the
-// catalog does not know, may write.
+// text; any other function that pg_proc marks VOLATILE and parallel-unsafe,
+// or that the catalog does not know, may write.
 func (c *Catalog) mayWriteData(f Function, sp SearchPath) bool {
 	switch {
 	case f.Fixed != VolatilityUnknown:
@@ -182,8 +182,11 @@ func (c *Catalog) mayWriteData(f Function, sp SearchPath) bool {
 	case !f.Operator && (f.Schema == "" || f.Schema == "pg_catalog") && c.builtin(f):
 		return sqlRunningBuiltins[f.Name]
 	}
-	_, unsafe, _ := c.functionVolatility(f, sp)
-	return unsafe
+	// PostgreSQL refuses writes in STABLE and IMMUTABLE SQL and PL/pgSQL
+	// functions ("UPDATE is not allowed in a non-volatile function"), and
+	// functions that write must be marked PARALLEL UNSAFE.
+	v, unsafe, found := c.functionVolatility(f, sp)
+	return !found || (v == VolatilityVolatile && unsafe)
 }
 
 // builtin reports whether pg_catalog has a function named like f that

@@ -22,6 +22,10 @@ const readyTimeout = 5 * time.Second
 type Readiness struct {
 	// ConfigLoaded is false until a valid configuration is in effect.
 	ConfigLoaded bool
+	// Draining is true once shutdown has begun: the proxy finishes its
+	// transactions but accepts no new clients, so load balancers must
+	// stop sending them.
+	Draining bool
 	// Upstreams has one entry per configured upstream server.
 	Upstreams []UpstreamReadiness
 }
@@ -39,7 +43,7 @@ type UpstreamReadiness struct {
 // Ready reports whether the configuration is loaded and every upstream is
 // reachable.
 func (r Readiness) Ready() bool {
-	if !r.ConfigLoaded {
+	if !r.ConfigLoaded || r.Draining {
 		return false
 	}
 	for _, u := range r.Upstreams {
@@ -146,6 +150,9 @@ func readyHandler(ready ReadinessFunc) http.HandlerFunc {
 			b.WriteString("config: loaded\n")
 		} else {
 			b.WriteString("config: not loaded\n")
+		}
+		if rd.Draining {
+			b.WriteString("draining: shutting down\n")
 		}
 		for _, u := range rd.Upstreams {
 			b.WriteString("upstream ")

@@ -10,6 +10,7 @@
 //
 //	pgwarp-bench ab   --a-config off.yaml --b-config on.yaml [--mode simple|prepared] [--connect]
 //	pgwarp-bench idle --idle 10000 --active 16
+//	pgwarp-bench mixed --writes 10   (dashboard reads and writes, direct vs pgwarp's cache)
 package main
 
 import (
@@ -46,6 +47,8 @@ func main() {
 		err = runAB(os.Args[2:])
 	case "idle":
 		err = runIdle(os.Args[2:])
+	case "mixed":
+		err = runMixed(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -164,7 +167,7 @@ func (p *pgwarp) rssKiB() int64 {
 }
 
 var (
-	tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without`)
+	tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \((?:without|including)`)
 	latRe = regexp.MustCompile(`latency average = ([0-9.]+) ms`)
 )
 
@@ -321,5 +324,90 @@ func runIdle(args []string) error {
 	fmt.Fprintf(w, "| cost per idle connection | %.1f KiB |\n", per/1024)
 	fmt.Fprintf(w, "| active pgbench -S, %d clients, before | %.0f tps, %.3f ms |\n", *active, tps0, lat0)
 	fmt.Fprintf(w, "| active pgbench -S, %d clients, while held | %.0f tps, %.3f ms (latency x%.2f) |\n", *active, tps1, lat1, lat1/lat0)
+	return nil
+}
+
+// runMixed compares direct PostgreSQL with pgwarp (cache on) on a dashboard
+// workload where a share of the transactions write to the tables the
+// dashboard reads: the cache must stay exact (every write invalidates what
+// it touches) and still pay.
+func runMixed(args []string) error {
+	fs := flag.NewFlagSet("mixed", flag.ExitOnError)
+	writes := fs.Int("writes", 10, "percent of transactions that write")
+	clients := fs.Int("clients", 16, "pgbench clients")
+	duration := fs.Duration("duration", 10*time.Second, "per run")
+	rounds := fs.Int("rounds", 3, "runs of each, interleaved")
+	config := fs.String("config", "", "pgwarp config file (cache on)")
+	_ = fs.Parse(args)
+	e, err := setup(1)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	psql, err := pgcluster.ClientBin(e.cluster.BinDir(), "psql")
+	if err != nil {
+		return err
+	}
+	load := `CREATE TABLE material_artifact (artifact_identifier varchar(64) primary key, title text, tags jsonb,
+		is_active boolean not null default true, last_seen timestamptz not null default now());
+	CREATE TABLE sales_measurement_dataset (artifact_identifier varchar(64) not null, day date not null,
+		units integer not null default 0, units_net integer not null default 0, unique (artifact_identifier, day));
+	INSERT INTO material_artifact (artifact_identifier, title) SELECT 'A' || g, 'Artifact ' || g FROM generate_series(1, 5000) g;
+	INSERT INTO sales_measurement_dataset SELECT 'A' || a, date '2026-01-01' + d, (a * d) % 50, (a + d) % 40
+		FROM generate_series(1, 1500) a, generate_series(0, 119) d;
+	VACUUM ANALYZE;`
+	if out, err := exec.Command(psql, "-q", "-v", "ON_ERROR_STOP=1", "-c", load, e.cluster.URL(e.cluster.Superuser(), "postgres")).CombinedOutput(); err != nil {
+		return fmt.Errorf("loading the dashboard tables: %v\n%s", err, out)
+	}
+	read := filepath.Join(e.dir, "read.sql")
+	write := filepath.Join(e.dir, "write.sql")
+	if err := os.WriteFile(read, []byte(`\set aid random(1, 1500)
+SELECT sum(s.units), sum(s.units_net) FROM sales_measurement_dataset s JOIN material_artifact a USING (artifact_identifier)
+WHERE s.artifact_identifier = 'A:aid' AND s.day >= date '2026-03-01' AND s.day < date '2026-03-31' AND a.is_active;
+`), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(write, []byte(`\set aid random(1, 1500)
+\set d random(0, 119)
+UPDATE sales_measurement_dataset SET units = units + 1 WHERE artifact_identifier = 'A:aid' AND day = date '2026-01-01' + :d;
+`), 0o644); err != nil {
+		return err
+	}
+	p, err := e.start(*config, "--cache", "on", "--pool-size", strconv.Itoa(*clients))
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	run := func(port int) (float64, float64, error) {
+		cmd := exec.Command(e.pgbench, "-n", "-M", "simple", "-c", strconv.Itoa(*clients), "-j", "2", "-T", strconv.Itoa(int(duration.Seconds())),
+			"-f", fmt.Sprintf("%s@%d", read, 100-*writes), "-f", fmt.Sprintf("%s@%d", write, *writes),
+			"-h", "127.0.0.1", "-p", strconv.Itoa(port), "-U", e.cluster.Superuser(), "postgres")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return 0, 0, fmt.Errorf("pgbench: %v\n%s", err, out)
+		}
+		m, l := tpsRe.FindSubmatch(out), latRe.FindSubmatch(out)
+		if m == nil || l == nil {
+			return 0, 0, fmt.Errorf("pgbench output without tps:\n%s", out)
+		}
+		tps, _ := strconv.ParseFloat(string(m[1]), 64)
+		lat, _ := strconv.ParseFloat(string(l[1]), 64)
+		return tps, lat, nil
+	}
+	var dt, pt, dl, pl []float64
+	for i := 0; i < *rounds; i++ {
+		tps, lat, err := run(e.cluster.Port())
+		if err != nil {
+			return err
+		}
+		dt, dl = append(dt, tps), append(dl, lat)
+		if tps, lat, err = run(p.port); err != nil {
+			return err
+		}
+		pt, pl = append(pt, tps), append(pl, lat)
+	}
+	fmt.Printf("| workload | direct tps | pgwarp (cache) tps | pgwarp/direct tps | direct lat ms | pgwarp lat ms |\n|---|---|---|---|---|---|\n")
+	fmt.Printf("| dashboard point query, %d%% writes to the same tables, %d clients, %d×%s | %.0f | %.0f | x%.2f | %.3f | %.3f |\n",
+		*writes, *clients, *rounds, *duration, median(dt), median(pt), median(pt)/median(dt), median(dl), median(pl))
 	return nil
 }

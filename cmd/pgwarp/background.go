@@ -13,7 +13,7 @@ import (
 )
 
 // orphanScanner runs `pgwarp orphans` every orphans.interval against the
-// configured database and exports the counts as the pgwarp_orphan_rows
+// configured database and exports the counts as the pgwarp_orphans
 // metric. It connects directly to the upstream (not through the pool) and
 // scans in keyset-paginated chunks, so it is safe on a production database.
 // It is owned by serve and stops when ctx ends.

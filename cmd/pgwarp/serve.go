@@ -40,8 +40,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.config, "config", "", "configuration file (pgwarp.yaml)")
 	fs.StringVar(&f.listen, "listen", "", "host:port for clients (default 127.0.0.1:6432)")
 	fs.StringVar(&f.upstream, "upstream", "", "upstream postgres:// URL serving any database name (overrides databases.* of the file)")
-	fs.StringVar(&f.poolMode, "pool-mode", "", "pool mode of --upstream: transaction (default) or session")
-	fs.IntVar(&f.poolSize, "pool-size", 0, "pool max_size of --upstream (default 20)")
+	fs.StringVar(&f.poolMode, "pool-mode", "", "pool mode of every database (--upstream's included): transaction (default) or session")
+	fs.IntVar(&f.poolSize, "pool-size", 0, "pool max_size of every database (--upstream's included; default 20)")
 	fs.StringVar(&f.adminHTTP, "admin-http", "", "host:port of the metrics/health listener; 'off' disables it")
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error")
 	fs.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof on the admin listener")
@@ -246,7 +246,7 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 		case err := <-errc:
 			return err
 		case <-ctx.Done():
-			return shutdown(srv, logger)
+			return shutdown(srv, logger, sigs)
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
 				if err := reload(); err != nil {
@@ -254,8 +254,8 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 				}
 				continue
 			}
-			logger.Info("shutting down", "signal", sig.String())
-			return shutdown(srv, logger)
+			logger.Info("shutting down: finishing open transactions (send the signal again to close them now)", "signal", sig.String())
+			return shutdown(srv, logger, sigs)
 		}
 	}
 }
@@ -273,8 +273,28 @@ func setMaxProcs(n int, logger *slog.Logger) {
 	logger.Debug("scheduler CPUs", "max_procs", n, "cpus", runtime.NumCPU())
 }
 
-func shutdown(srv *proxy.Server, logger interface{ Info(string, ...any) }) error {
-	err := srv.Shutdown(context.Background())
+// shutdown drains the proxy (see proxy.Server.Shutdown); a second SIGINT
+// or SIGTERM during the drain ends it at once, closing the sessions still
+// in a transaction.
+func shutdown(srv *proxy.Server, logger *slog.Logger, sigs <-chan os.Signal) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				if sig == syscall.SIGHUP {
+					continue
+				}
+				logger.Info("second signal: closing the remaining sessions now", "signal", sig.String())
+				cancel()
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	err := srv.Shutdown(ctx)
 	logger.Info("stopped")
 	return err
 }

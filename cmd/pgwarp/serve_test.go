@@ -181,3 +181,62 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+func TestServeMetricsCountAKnownWorkloadAndReadyzFollowsTheUpstream(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	listen, adminHTTP := freeAddr(t), freeAddr(t)
+	startServe(t, fmt.Sprintf(`listen: %s
+admin: { http: %s }
+auth: { method: trust }
+cache: { enabled: false }
+databases:
+  %s:
+    upstream: %s
+`, listen, adminHTTP, db, c.URL(c.Superuser(), db)))
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", listen, db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 7; i++ {
+		if _, err := conn.Exec(ctx, "SELECT 1", pgx.QueryExecModeSimpleProtocol); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _ = conn.Exec(ctx, "SELECT * FROM missing_table", pgx.QueryExecModeSimpleProtocol)
+	conn.Close(ctx)
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + adminHTTP + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	_, metrics := get("/metrics")
+	want := fmt.Sprintf(`pgwarp_queries_total{cache_status="bypass",database=%q,user="postgres"} 8`, db)
+	if !strings.Contains(metrics, want) {
+		t.Fatalf("/metrics lacks %s:\n%s", want, grepLines(metrics, "pgwarp_queries_total"))
+	}
+	if !strings.Contains(metrics, `sqlstate_class="42"`) {
+		t.Fatalf("/metrics lacks the error:\n%s", grepLines(metrics, "pgwarp_query_errors"))
+	}
+	if code, body := get("/readyz"); code != 200 {
+		t.Fatalf("/readyz with the upstream up: %d %s", code, body)
+	}
+	if err := c.Stop(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	code, body := get("/readyz")
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code != 503 || !strings.Contains(body, db) {
+		t.Fatalf("/readyz with the upstream down: %d %s", code, body)
+	}
+	if code, body := get("/readyz"); code != 200 {
+		t.Fatalf("/readyz after the upstream returned: %d %s", code, body)
+	}
+}

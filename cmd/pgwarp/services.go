@@ -66,6 +66,16 @@ func (rt *services) violation(v *policy.Violation) {
 func (rt *services) attach(pc *proxy.Config, c *configs.Config) {
 	pc.Policy = rt.policy
 	pc.Cache = rt.cache
+	if show := pc.ShowConfig; show != nil {
+		// SHOW CONFIG shows the policy in force too.
+		pc.ShowConfig = func() [][3]string {
+			rows := show()
+			for _, r := range rt.policy.Rows() {
+				rows = append(rows, [3]string{"policy." + r.Name, r.Value, r.Source})
+			}
+			return rows
+		}
+	}
 	pc.InvalidationChannel = c.Cache.InvalidationChannel
 	pc.VolatileInvalidatesAll = c.Cache.VolatileCallInvalidates != "none"
 	if pc.AdminCommands == nil {

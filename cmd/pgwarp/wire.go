@@ -16,15 +16,16 @@ import (
 // proxyConfig turns a loaded configuration into the proxy's.
 func proxyConfig(c *configs.Config, logger *slog.Logger) (proxy.Config, error) {
 	pc := proxy.Config{
-		Listen:               c.Listen,
-		MaxClientConnections: c.MaxClientConnections,
-		MaxMessageBytes:      int(c.MaxMessageBytes),
-		StartupTimeout:       c.StartupTimeout,
-		ShutdownTimeout:      c.ShutdownTimeout,
-		AdminUsers:           c.Admin.Users,
-		Logger:               logger,
-		Version:              version,
-		Databases:            map[string]*proxy.Database{},
+		Listen:                c.Listen,
+		MaxClientConnections:  c.MaxClientConnections,
+		MaxMessageBytes:       int(c.MaxMessageBytes),
+		MaxPreparedStatements: c.MaxPreparedStatements,
+		StartupTimeout:        c.StartupTimeout,
+		ShutdownTimeout:       c.ShutdownTimeout,
+		AdminUsers:            c.Admin.Users,
+		Logger:                logger,
+		Version:               version,
+		Databases:             map[string]*proxy.Database{},
 	}
 	m, err := proxy.ParseAuthMethod(c.Auth.Method)
 	if err != nil {
@@ -80,6 +81,7 @@ func showConfigRows(c *configs.Config) [][3]string {
 		{"listen", c.Listen, src},
 		{"max_client_connections", strconv.Itoa(c.MaxClientConnections), src},
 		{"max_message_bytes", strconv.FormatInt(c.MaxMessageBytes, 10), src},
+		{"max_prepared_statements", strconv.Itoa(c.MaxPreparedStatements), src},
 		{"startup_timeout", c.StartupTimeout.String(), src},
 		{"shutdown_timeout", c.ShutdownTimeout.String(), src},
 		{"admin.http", c.Admin.HTTP, src},
