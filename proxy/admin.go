@@ -242,11 +242,17 @@ func (srv *Server) adminCommand(words []string) (*ResultSet, error) {
 		// Remembered so that pools created later start paused too; pools
 		// are looked up under srv.mu after the mark, so none is missed.
 		srv.mu.Lock()
-		if pause {
-			srv.paused[arg] = true
-		} else if arg == "" {
+		switch {
+		case arg == "":
 			clear(srv.paused)
-		} else {
+			if pause {
+				srv.paused[""] = true
+			}
+		case pause:
+			srv.paused[arg] = true
+		case srv.paused[""]:
+			srv.paused[arg] = false // resumed under a global PAUSE
+		default:
 			delete(srv.paused, arg)
 		}
 		srv.mu.Unlock()
@@ -466,7 +472,12 @@ func (srv *Server) showStats() *ResultSet {
 		queries, xacts int64
 	}
 	per := map[string]*agg{}
-	for _, sess := range srv.snapshotSessions() {
+	// Live sessions and the totals of ended ones are read under one hold
+	// of srv.mu, which removeSession takes to move a session from one to
+	// the other: none is counted twice or missed.
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	for _, sess := range srv.sessions {
 		if sess.admin || sess.getState() < sessionStateIdle {
 			continue
 		}
@@ -479,7 +490,6 @@ func (srv *Server) showStats() *ResultSet {
 		a.queries += sess.queries.Load()
 		a.xacts += sess.transactions.Load()
 	}
-	srv.mu.Lock()
 	for n, t := range srv.endedStats {
 		a := per[n]
 		if a == nil {
@@ -489,7 +499,6 @@ func (srv *Server) showStats() *ResultSet {
 		a.queries += t[0]
 		a.xacts += t[1]
 	}
-	srv.mu.Unlock()
 	names := make([]string, 0, len(per))
 	for n := range per {
 		names = append(names, n)

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -278,4 +279,58 @@ func TestAdminShowStatsCountsEndedSessions(t *testing.T) {
 	if row["total_query_count"] != "5" || row["total_xact_count"] != "5" {
 		t.Fatalf("SHOW STATS for a client that ran 5 statements and left: %v", row)
 	}
+}
+
+// A login that needs a backend of a paused database waits no longer than
+// startup_timeout (57P03), RESUME of one database holds against a global
+// PAUSE, and shutdown releases a login held by PAUSE at once (57P01).
+func TestAdminPausedLoginsAreBoundedAndReleasedByShutdown(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	p := proxytest.Start(t, c, proxytest.Options{Mode: proxy.PoolTransaction, MaxSize: 2, Configure: func(cfg *proxy.Config) {
+		cfg.AdminUsers = []string{"ops"}
+		cfg.Auth.Users = map[string]*proxy.User{"ops": mustUser(t, "ops", "ops-pw", "")}
+		cfg.StartupTimeout = time.Second
+	}})
+	admin := adminConn(t, p)
+	loginCode := func() (string, time.Duration) {
+		start := time.Now()
+		return login(t, p.URL("postgres", "", db)), time.Since(start)
+	}
+	mustExec(t, admin, "PAUSE")
+	if code, took := loginCode(); code != "57P03" || took > 5*time.Second {
+		t.Fatalf("login to a paused database: %q after %v, want 57P03 after about startup_timeout (1s)", code, took)
+	}
+	mustExec(t, admin, "RESUME "+db)
+	if code, _ := loginCode(); code != "" {
+		t.Fatalf("login after RESUME %s under a global PAUSE: %q", db, code)
+	}
+	mustExec(t, admin, "PAUSE "+db)
+	got := make(chan string, 1)
+	go func() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, p.URL("postgres", "", db))
+		if err == nil {
+			_, err = conn.Exec(ctx, "SELECT 1")
+			conn.Close(ctx)
+		}
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			got <- pe.Code
+			return
+		}
+		got <- fmt.Sprint(err)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	stopped := make(chan struct{})
+	go func() { p.Stop(t); close(stopped) }()
+	select {
+	case code := <-got:
+		if code != "57P01" {
+			t.Fatalf("login held by PAUSE at shutdown: %q, want 57P01", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("shutdown did not release a login held by PAUSE")
+	}
+	<-stopped
 }

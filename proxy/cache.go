@@ -407,7 +407,8 @@ func (s *Session) invalidateLocked(info *query.Info) {
 		return
 	}
 	readOnly := info.ReadOnly()
-	if readOnly && !callsFunctions(info) && !s.lexerUnsafe {
+	if readOnly && (c.Disabled() || !callsFunctions(info)) && !s.lexerUnsafe {
+		// A disabled cache holds nothing a read could have made stale.
 		return
 	}
 	db := s.upstreamDatabase()

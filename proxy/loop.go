@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os"
 	"strings"
@@ -380,7 +379,7 @@ func (s *Session) reserveLocked() error {
 		}
 		p := s.pool
 		s.mu.Unlock()
-		lease, err = p.Acquire(context.Background())
+		lease, err = p.Acquire(s.srv.leaseCtx)
 		s.mu.Lock()
 		if !errors.Is(err, pool.ErrClosed) || attempt > 0 {
 			break

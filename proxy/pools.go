@@ -94,7 +94,7 @@ func (srv *Server) poolFor(s *Session, dialled *pool.Backend) (*pool.Pool, error
 			}
 			return nil, err
 		}
-		if srv.paused[""] || srv.paused[k.db] || srv.paused[k.database] {
+		if srv.pausedLocked(k) {
 			p.Pause()
 		}
 		srv.pools[k] = p
@@ -104,6 +104,18 @@ func (srv *Server) poolFor(s *Session, dialled *pool.Backend) (*pool.Pool, error
 		p.Offer(dialled)
 	}
 	return p, nil
+}
+
+// pausedLocked reports whether a new pool for k starts paused: what PAUSE or
+// RESUME said last of its database entry or upstream database name, else
+// of all databases. srv.mu is held.
+func (srv *Server) pausedLocked(k poolKey) bool {
+	for _, name := range []string{k.db, k.database} {
+		if v, ok := srv.paused[name]; ok {
+			return v
+		}
+	}
+	return srv.paused[""]
 }
 
 // newPool creates the pool for key k; srv.mu is held.

@@ -39,14 +39,22 @@ type Server struct {
 	// each set of startup settings (params.go).
 	paramsSeen map[*pool.Pool]map[string]map[string]string
 	notifiers  map[string]*notifier
-	paused     map[string]bool     // PAUSE in force: database names, "" for all
+	// paused is what PAUSE and RESUME said: "" → all databases paused;
+	// a database name → paused (true), or resumed under a global PAUSE
+	// (false).
+	paused     map[string]bool
 	endedStats map[string][2]int64 // queries and transactions of ended sessions, per database
 	instance   string
 	// bgCtx ends at shutdown; bg counts the background goroutines.
 	bgCtx  context.Context
 	bgStop context.CancelFunc
-	bg     sync.WaitGroup
-	closed bool
+	// leaseCtx bounds every wait for an upstream connection; it ends when
+	// shutdown begins, so that no login or new transaction waits for a
+	// backend (a paused pool, say) while the server drains.
+	leaseCtx  context.Context
+	leaseStop context.CancelFunc
+	bg        sync.WaitGroup
+	closed    bool
 
 	cacheStats cacheStats
 
@@ -115,6 +123,7 @@ func New(cfg Config) (*Server, error) {
 	s.endedStats = map[string][2]int64{}
 	s.instance = newInstanceID()
 	s.bgCtx, s.bgStop = context.WithCancel(context.Background())
+	s.leaseCtx, s.leaseStop = context.WithCancel(context.Background())
 	s.cfg.Store(c)
 	return s, nil
 }
@@ -158,13 +167,22 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
+		// Count the session under mu, where Shutdown marks the server
+		// closed before it waits: no Add can follow its Wait.
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			conn.Close()
+			return nil
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
 		s.stats.accepted.Add(1)
 		if tc, ok := conn.(*net.TCPConn); ok {
 			_ = tc.SetNoDelay(true)
 			_ = tc.SetKeepAlive(true)
 		}
 		sess := s.newSession(conn)
-		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			sess.run()
@@ -287,6 +305,7 @@ func (s *Server) sessionByKey(pid uint32, secret []byte) *Session {
 // every session with 57P01 and closes the pools.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shuttingDown.Store(true)
+	s.leaseStop()
 	s.mu.Lock()
 	s.closed = true
 	if s.ln != nil {

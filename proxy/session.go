@@ -85,10 +85,12 @@ type Session struct {
 	// mu.
 	settings map[string]string
 	dbp      atomic.Pointer[Database] // the database entry; replaced by repool
-	mode     PoolMode
-	pool     *pool.Pool
-	admin    bool
-	counted  string // database name counted in Server.perDB
+	// startupDeadline is when the login must be complete.
+	startupDeadline time.Time
+	mode            PoolMode
+	pool            *pool.Pool
+	admin           bool
+	counted         string // database name counted in Server.perDB
 
 	keyPID    uint32
 	keySecret uint32
@@ -291,7 +293,8 @@ func isDisconnect(err error) bool {
 // session-mode client, ending with ReadyForQuery.
 func (s *Session) startup() error {
 	cfg := s.srv.config()
-	_ = s.conn.SetDeadline(time.Now().Add(cfg.StartupTimeout))
+	s.startupDeadline = time.Now().Add(cfg.StartupTimeout)
+	_ = s.conn.SetDeadline(s.startupDeadline)
 	if s.interrupts.Load() {
 		// Shutdown interrupted the connection before the deadline above
 		// replaced its own.
@@ -413,6 +416,14 @@ func resolveDatabase(cfg *Config, name string) *Database {
 	return cfg.Databases["*"]
 }
 
+// acquireAtLogin leases a backend during startup, within the startup
+// deadline.
+func (s *Session) acquireAtLogin(p *pool.Pool) (*pool.Lease, error) {
+	ctx, cancel := context.WithDeadline(s.srv.leaseCtx, s.startupDeadline)
+	defer cancel()
+	return p.Acquire(ctx)
+}
+
 // dbc returns the session's database entry (nil for the admin console).
 // It is set at login and replaced only by repoolLocked.
 func (s *Session) dbc() *Database { return s.dbp.Load() }
@@ -438,7 +449,7 @@ func (s *Session) startBackend(cfg *Config, b *pool.Backend) error {
 	var params map[string]string
 	var pid uint32
 	if s.mode == PoolSession {
-		lease, err := p.Acquire(context.Background())
+		lease, err := s.acquireAtLogin(p)
 		if err != nil {
 			return s.backendError(err)
 		}
@@ -458,7 +469,7 @@ func (s *Session) startBackend(cfg *Config, b *pool.Backend) error {
 		// applied at the client's first transaction all the same).
 		sk := settingsKey(s.settings)
 		if params = s.srv.knownParams(p, sk); params == nil {
-			lease, err := p.Acquire(context.Background())
+			lease, err := s.acquireAtLogin(p)
 			if err != nil {
 				return s.backendError(err)
 			}
@@ -517,8 +528,11 @@ func (s *Session) backendError(err error) *Error {
 	case errors.As(err, &te):
 		return newFatal(CodeTooManyConnections, "%s", te.Error()).
 			withHint("raise pool.max_size or acquire_timeout, or shorten transactions")
-	case errors.Is(err, pool.ErrClosed):
+	case errors.Is(err, pool.ErrClosed), errors.Is(err, context.Canceled) && s.srv.shuttingDown.Load():
 		return newFatal(CodeAdminShutdown, "terminating connection due to administrator command")
+	case errors.Is(err, context.DeadlineExceeded):
+		return newFatal(CodeCannotConnectNow, "no upstream connection within startup_timeout (%s): the database is paused or its pool stayed full", s.srv.config().StartupTimeout).
+			withHint("try again after RESUME, or raise pool.max_size")
 	}
 	return newFatal(CodeConnectionFailure, "pgwarp could not get an upstream connection: %v", err)
 }

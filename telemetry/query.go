@@ -177,11 +177,19 @@ func (q QuerySpan) RecordPoolAcquire(start time.Time, wait time.Duration, sqlsta
 	}
 }
 
+// MinUpstreamSpan is the shortest upstream round trip that gets a child
+// span of its own: below it the query span (whose cache status says the
+// upstream answered, and whose pgwarp.pool.wait says how long the lease
+// took) tells the whole story, and a second span per query would double
+// what tracing costs at sample ratio 1.0 (measured in docs/benchmarks.md).
+const MinUpstreamSpan = 5 * time.Millisecond
+
 // RecordUpstream records the round trip to the upstream server, from
 // sending the query to its ReadyForQuery, as a client-kind child span named
-// pgwarp.upstream. sqlstate is the upstream's error code, empty on success.
+// pgwarp.upstream when it lasted at least [MinUpstreamSpan] or failed.
+// sqlstate is the upstream's error code, empty on success.
 func (q QuerySpan) RecordUpstream(start time.Time, d time.Duration, sqlstate string) {
-	if q.span == nil {
+	if q.span == nil || (d < MinUpstreamSpan && sqlstate == "") {
 		return
 	}
 	q.child(SpanUpstream, trace.SpanKindClient, start, d, sqlstate)

@@ -145,7 +145,7 @@ func TestQuerySpanForCacheMissRecordsPoolWaitAndChildSpans(t *testing.T) {
 	q.SetCache(telemetry.CacheMiss, "expired")
 	q.SetPinned(true)
 	q.RecordPoolAcquire(start, 1500*time.Microsecond, "")
-	q.RecordUpstream(start.Add(1500*time.Microsecond), 4*time.Millisecond, "")
+	q.RecordUpstream(start.Add(1500*time.Microsecond), 6*time.Millisecond, "")
 	q.End()
 
 	spans := flushed(t, tr, exp)
@@ -166,8 +166,8 @@ func TestQuerySpanForCacheMissRecordsPoolWaitAndChildSpans(t *testing.T) {
 	if !acq.StartTime.Equal(start) || acq.EndTime.Sub(acq.StartTime) != 1500*time.Microsecond {
 		t.Errorf("pool acquire span %v..%v, want %v for 1.5ms", acq.StartTime, acq.EndTime, start)
 	}
-	if up.SpanKind != trace.SpanKindClient || up.EndTime.Sub(up.StartTime) != 4*time.Millisecond {
-		t.Errorf("upstream span kind %v lasting %v, want client for 4ms", up.SpanKind, up.EndTime.Sub(up.StartTime))
+	if up.SpanKind != trace.SpanKindClient || up.EndTime.Sub(up.StartTime) != 6*time.Millisecond {
+		t.Errorf("upstream span kind %v lasting %v, want client for 6ms", up.SpanKind, up.EndTime.Sub(up.StartTime))
 	}
 	wantAttrs(t, up, map[attribute.Key]any{"db.system.name": "postgresql", "server.address": "127.0.0.1", "server.port": int64(5432)})
 }
@@ -493,5 +493,29 @@ func TestImmediatePoolLeaseIsAnAttributeWithoutChildSpan(t *testing.T) {
 		if got := len(spans) == 2; got != tc.child {
 			t.Errorf("wait %v sqlstate %q: child span %v, want %v", tc.wait, tc.sqlstate, got, tc.child)
 		}
+	}
+}
+
+// A fast successful round trip is only the query span; a slow or failed
+// one gets a pgwarp.upstream child.
+func TestUpstreamChildSpanOnlyWhereItTakesTime(t *testing.T) {
+	tr, exp := newTestTracing(t, telemetry.Config{})
+	ctx, sess := tr.StartSession(context.Background(), testSession)
+	for _, d := range []time.Duration{2 * time.Millisecond, 6 * time.Millisecond} {
+		_, q := sess.StartQuery(ctx, salesQuery)
+		q.RecordUpstream(time.Now(), d, "")
+		q.End()
+	}
+	n := 0
+	for _, s := range flushed(t, tr, exp) {
+		if s.Name == telemetry.SpanUpstream {
+			n++
+			if got := s.EndTime.Sub(s.StartTime); got != 6*time.Millisecond {
+				t.Errorf("upstream span of %v, want only the 6ms round trip's", got)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d upstream spans, want 1", n)
 	}
 }

@@ -354,9 +354,8 @@ func runMixed(args []string) error {
 		units integer not null default 0, units_net integer not null default 0, unique (artifact_identifier, day));
 	INSERT INTO material_artifact (artifact_identifier, title) SELECT 'A' || g, 'Artifact ' || g FROM generate_series(1, 5000) g;
 	INSERT INTO sales_measurement_dataset SELECT 'A' || a, date '2026-01-01' + d, (a * d) % 50, (a + d) % 40
-		FROM generate_series(1, 1500) a, generate_series(0, 119) d;
-	VACUUM ANALYZE;`
-	if out, err := exec.Command(psql, "-q", "-v", "ON_ERROR_STOP=1", "-c", load, e.cluster.URL(e.cluster.Superuser(), "postgres")).CombinedOutput(); err != nil {
+		FROM generate_series(1, 1500) a, generate_series(0, 119) d;`
+	if out, err := exec.Command(psql, "-q", "-v", "ON_ERROR_STOP=1", "-c", load, "-c", "VACUUM ANALYZE", e.cluster.URL(e.cluster.Superuser(), "postgres")).CombinedOutput(); err != nil {
 		return fmt.Errorf("loading the dashboard tables: %v\n%s", err, out)
 	}
 	read := filepath.Join(e.dir, "read.sql")
@@ -378,11 +377,31 @@ UPDATE sales_measurement_dataset SET units = units + 1 WHERE artifact_identifier
 		return err
 	}
 	defer p.stop()
+	var dt, pt, dl, pl []float64
+	var totalChecks, totalStale int64
 	run := func(port int) (float64, float64, error) {
 		cmd := exec.Command(e.pgbench, "-n", "-M", "simple", "-c", strconv.Itoa(*clients), "-j", "2", "-T", strconv.Itoa(int(duration.Seconds())),
 			"-f", fmt.Sprintf("%s@%d", read, 100-*writes), "-f", fmt.Sprintf("%s@%d", write, *writes),
 			"-h", "127.0.0.1", "-p", strconv.Itoa(port), "-U", e.cluster.Superuser(), "postgres")
+		var chk *staleChecker
+		if port == p.port {
+			// Alongside pgbench, a checker writes an artifact nobody else
+			// touches through pgwarp and reads it back with the same
+			// dashboard statement: every read must include every write
+			// acknowledged before it.
+			if chk, err = startStaleChecker(fmt.Sprintf("postgres://%s@127.0.0.1:%d/postgres?sslmode=disable", e.cluster.Superuser(), port)); err != nil {
+				return 0, 0, err
+			}
+		}
 		out, err := cmd.CombinedOutput()
+		if chk != nil {
+			checks, stale, cerr := chk.stop()
+			if cerr != nil {
+				return 0, 0, cerr
+			}
+			totalChecks += checks
+			totalStale += stale
+		}
 		if err != nil {
 			return 0, 0, fmt.Errorf("pgbench: %v\n%s", err, out)
 		}
@@ -394,7 +413,6 @@ UPDATE sales_measurement_dataset SET units = units + 1 WHERE artifact_identifier
 		lat, _ := strconv.ParseFloat(string(l[1]), 64)
 		return tps, lat, nil
 	}
-	var dt, pt, dl, pl []float64
 	for i := 0; i < *rounds; i++ {
 		tps, lat, err := run(e.cluster.Port())
 		if err != nil {
@@ -409,5 +427,145 @@ UPDATE sales_measurement_dataset SET units = units + 1 WHERE artifact_identifier
 	fmt.Printf("| workload | direct tps | pgwarp (cache) tps | pgwarp/direct tps | direct lat ms | pgwarp lat ms |\n|---|---|---|---|---|---|\n")
 	fmt.Printf("| dashboard point query, %d%% writes to the same tables, %d clients, %d×%s | %.0f | %.0f | x%.2f | %.3f | %.3f |\n",
 		*writes, *clients, *rounds, *duration, median(dt), median(pt), median(pt)/median(dt), median(dl), median(pl))
+	fmt.Printf("\nstale reads: %d in %d write-then-read checks through pgwarp during its runs\n", totalStale, totalChecks)
+
+	// Cache-hit latency: the read alone, through pgwarp, every
+	// transaction logged by pgbench (the entries are warm from the runs
+	// above; the first read of each artifact is a miss).
+	logDir := filepath.Join(e.dir, "latency")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return err
+	}
+	cmd := exec.Command(e.pgbench, "-n", "-M", "simple", "-c", strconv.Itoa(*clients), "-j", "2", "-T", strconv.Itoa(int(duration.Seconds())),
+		"-f", read, "-l", "--log-prefix", filepath.Join(logDir, "lat"),
+		"-h", "127.0.0.1", "-p", strconv.Itoa(p.port), "-U", e.cluster.Superuser(), "postgres")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("pgbench (latency run): %v\n%s", err, out)
+	}
+	lats, err := readLatencies(logDir)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("read-only run through pgwarp (%d clients, %s, %d transactions, nearly all cache hits): p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms\n",
+		*clients, *duration, len(lats), percentile(lats, 50), percentile(lats, 99), percentile(lats, 99.9))
 	return nil
+}
+
+// readLatencies reads the per-transaction latencies (ms) of pgbench -l
+// logs in dir: "client_id transaction_no time script_no time_epoch
+// time_us", time in microseconds.
+func readLatencies(dir string) ([]float64, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "lat*"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no pgbench logs in %s: %v", dir, err)
+	}
+	var out []float64
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) < 3 {
+				continue
+			}
+			us, err := strconv.ParseFloat(fields[2], 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %q: %v", f, line, err)
+			}
+			out = append(out, us/1000)
+		}
+	}
+	sort.Float64s(out)
+	return out, nil
+}
+
+// percentile returns the p-th percentile of sorted xs.
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	i := int(float64(len(xs)-1) * p / 100)
+	return xs[i]
+}
+
+// staleChecker writes artifact A0, which pgbench never touches, through
+// pgwarp and reads it back through pgwarp with the dashboard's statement,
+// counting reads that miss a write acknowledged before them.
+type staleChecker struct {
+	stopc         chan struct{}
+	done          chan struct{}
+	checks, stale int64
+	err           error
+}
+
+func startStaleChecker(url string) (*staleChecker, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgconn.Connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	exec1 := func(sql string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res, err := conn.Exec(ctx, sql).ReadAll()
+		if err != nil {
+			return "", err
+		}
+		if len(res) == 0 || len(res[len(res)-1].Rows) == 0 {
+			return "", nil
+		}
+		return string(res[len(res)-1].Rows[0][0]), nil
+	}
+	if _, err := exec1(`INSERT INTO material_artifact (artifact_identifier, title) VALUES ('A0', 'checker') ON CONFLICT DO NOTHING;
+		INSERT INTO sales_measurement_dataset VALUES ('A0', date '2026-03-05', 0, 0) ON CONFLICT DO NOTHING`); err != nil {
+		conn.Close(context.Background())
+		return nil, err
+	}
+	c := &staleChecker{stopc: make(chan struct{}), done: make(chan struct{})}
+	const read = `SELECT sum(s.units), sum(s.units_net) FROM sales_measurement_dataset s JOIN material_artifact a USING (artifact_identifier)
+WHERE s.artifact_identifier = 'A0' AND s.day >= date '2026-03-01' AND s.day < date '2026-03-31' AND a.is_active`
+	go func() {
+		defer close(c.done)
+		defer conn.Close(context.Background())
+		for {
+			select {
+			case <-c.stopc:
+				return
+			default:
+			}
+			// Read twice so that the second read can be a cache hit.
+			for range 2 {
+				if _, err := exec1(read); err != nil {
+					c.err = err
+					return
+				}
+			}
+			acked, err := exec1(`UPDATE sales_measurement_dataset SET units = units + 1 WHERE artifact_identifier = 'A0' AND day = date '2026-03-05' RETURNING units`)
+			if err != nil {
+				c.err = err
+				return
+			}
+			got, err := exec1(read)
+			if err != nil {
+				c.err = err
+				return
+			}
+			c.checks++
+			a, _ := strconv.ParseInt(acked, 10, 64)
+			g, _ := strconv.ParseInt(got, 10, 64)
+			if g < a {
+				c.stale++
+			}
+		}
+	}()
+	return c, nil
+}
+
+func (c *staleChecker) stop() (checks, stale int64, err error) {
+	close(c.stopc)
+	<-c.done
+	return c.checks, c.stale, c.err
 }
