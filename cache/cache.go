@@ -31,6 +31,7 @@ type Cache struct {
 	fills      map[Key]*Flight               // fills that lookups may join
 	tables     map[tableRef]*tableIndex      // what depends on a table
 	databases  map[string]map[*node]struct{} // entries by database
+	keyed      map[tableRef]keyedValues      // row keys with index entries, by table (rowkeys.go)
 	tableStats map[tableRef]*counters        // see maxTrackedTables
 	ruleStats  map[string]*counters          // by rule name, never removed
 }
@@ -90,6 +91,7 @@ func New(cfg Config, opts ...Option) (*Cache, error) {
 		lru:        lru,
 		fills:      make(map[Key]*Flight),
 		tables:     make(map[tableRef]*tableIndex),
+		keyed:      make(map[tableRef]keyedValues),
 		databases:  make(map[string]map[*node]struct{}),
 		tableStats: make(map[tableRef]*counters),
 		ruleStats:  make(map[string]*counters),
@@ -145,6 +147,7 @@ func (c *Cache) ruleStatsLocked(name string) *counters {
 // tableStatsLocked returns the statistics record of a table, creating it
 // unless maxTrackedTables are tracked already.
 func (c *Cache) tableStatsLocked(ref tableRef) *counters {
+	ref.table = baseTable(ref.table) // row keys count in their table
 	tc := c.tableStats[ref]
 	if tc == nil && len(c.tableStats) < maxTrackedTables {
 		tc = new(counters)
@@ -158,6 +161,7 @@ func (c *Cache) indexLocked(ref tableRef) *tableIndex {
 	if idx == nil {
 		idx = &tableIndex{}
 		c.tables[ref] = idx
+		c.noteKeyedLocked(ref)
 	}
 	return idx
 }
@@ -165,6 +169,7 @@ func (c *Cache) indexLocked(ref tableRef) *tableIndex {
 func (c *Cache) pruneIndexLocked(ref tableRef, idx *tableIndex) {
 	if len(idx.entries) == 0 && len(idx.fills) == 0 {
 		delete(c.tables, ref)
+		c.forgetKeyedLocked(ref)
 	}
 }
 

@@ -1,6 +1,9 @@
 package cache
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // TableID identifies a table (or view, or materialised view) a result reads
 // or a write modifies, within one database. The cache treats it as an opaque
@@ -53,7 +56,14 @@ func (e *Entry) Database() string { return e.database }
 
 // Tables returns the tables the result depends on, sorted and without
 // duplicates. The slice must not be modified.
-func (e *Entry) Tables() []TableID { return e.tables }
+func (e *Entry) Tables() []TableID {
+	out := make([]TableID, 0, len(e.tables))
+	for _, t := range e.tables {
+		out = append(out, baseTable(t))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
 // Rule returns the name of the rule that decided the entry's lifetime when it
 // was filled ("default", "hint", or a [Rule.Name]).

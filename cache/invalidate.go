@@ -85,25 +85,46 @@ func (c *Cache) dropTables(database string, tables []TableID, why removal) int {
 	defer c.mu.Unlock()
 	removed := 0
 	for _, t := range tables {
-		ref := tableRef{database, t}
-		idx := c.tables[ref]
-		if idx == nil {
-			continue
-		}
-		for fl := range idx.fills {
-			c.supersedeLocked(fl)
-		}
-		n := 0
-		for nd := range idx.entries {
-			c.removeLocked(nd, why)
-			n++
-		}
-		if tc := c.tableStats[ref]; tc != nil && why == removalInvalidated {
-			tc.invalidations.Add(int64(n))
-		}
-		removed += n
+		removed += c.dropTableLocked(database, t, why)
 	}
 	return removed
+}
+
+// dropTableLocked drops everything that depends on table: whole-table
+// dependents and every row key of it.
+func (c *Cache) dropTableLocked(database string, table TableID, why removal) int {
+	refs := []TableID{table}
+	for col, vals := range c.keyed[tableRef{database, table}] {
+		for v := range vals {
+			refs = append(refs, keyedID(RowKey{table, col, v}))
+		}
+	}
+	n := 0
+	for _, id := range refs {
+		n += c.dropRefLocked(tableRef{database, id}, why)
+	}
+	if tc := c.tableStats[tableRef{database, table}]; tc != nil && why == removalInvalidated {
+		tc.invalidations.Add(int64(n))
+	}
+	return n
+}
+
+// dropRefLocked removes the entries and supersedes the fills of one index
+// identifier, and returns the number of entries removed.
+func (c *Cache) dropRefLocked(ref tableRef, why removal) int {
+	idx := c.tables[ref]
+	if idx == nil {
+		return 0
+	}
+	for fl := range idx.fills {
+		c.supersedeLocked(fl)
+	}
+	n := 0
+	for nd := range idx.entries {
+		c.removeLocked(nd, why)
+		n++
+	}
+	return n
 }
 
 // supersedeLocked marks a fill in progress as reading a table written since it

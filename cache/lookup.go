@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"slices"
 	"time"
 )
 
@@ -20,6 +19,9 @@ type Request struct {
 	// statement that reads no table (SELECT 1) has none and is invalidated
 	// only with its whole database.
 	Tables []TableID
+	// RowKeys narrow the dependency on some of Tables to rows by a
+	// column's value (see [RowKey]); at most one per table is used.
+	RowKeys []RowKey
 	// Fingerprint is the query package's fingerprint of the statement,
 	// matched against [Rule.Fingerprints]; empty matches no rule.
 	Fingerprint string
@@ -174,7 +176,7 @@ func (c *Cache) Lookup(req Request) Result {
 
 func (c *Cache) countTablesLocked(fl *Flight, count func(*counters)) {
 	for _, t := range fl.tables {
-		if tc := c.tableStats[tableRef{fl.database, t}]; tc != nil {
+		if tc := c.tableStats[tableRef{fl.database, baseTable(t)}]; tc != nil {
 			count(tc)
 		}
 	}
@@ -183,13 +185,10 @@ func (c *Cache) countTablesLocked(fl *Flight, count func(*counters)) {
 // startLocked registers a joinable fill for req and returns the leader's
 // handle. Registering it in the table index is what lets Invalidate find it.
 func (c *Cache) startLocked(req *Request, rule *compiledRule, rs *ruleset, now time.Time, refresh bool) *Fill {
-	tables := slices.Clone(req.Tables)
-	slices.Sort(tables)
-	tables = slices.Compact(tables)
 	fl := &Flight{
 		key:       req.Key,
 		database:  req.Database,
-		tables:    slices.Clip(tables),
+		tables:    dependencies(req),
 		rule:      rule,
 		fetchedAt: now,
 		done:      make(chan struct{}),

@@ -3,6 +3,7 @@ package cache_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -146,6 +147,7 @@ func FuzzUnmarshalInvalidation(f *testing.F) {
 	f.Add([]byte("pgwarp-invalidate/1 pgwarp-1 app public.orders sales.line_items"))
 	f.Add([]byte("pgwarp-invalidate/1 - app"))
 	f.Add([]byte("pgwarp-invalidate/1 %2D - public.\"caf%C3%A9\""))
+	f.Add([]byte("pgwarp-invalidate/2 i1 app t:public.log k:public.sales:artifact:A%3A1 k:public.sales:day:2026-01-01"))
 	f.Fuzz(func(t *testing.T, text []byte) {
 		var m cache.Invalidation
 		if err := m.UnmarshalText(text); err != nil {
@@ -231,4 +233,52 @@ func escapedLen(s string) int {
 		}
 	}
 	return n
+}
+
+func TestKeyedInvalidationRoundTripsAndWidensWhenTooLarge(t *testing.T) {
+	msg := cache.Invalidation{Origin: "i1", Database: "app", Tables: []cache.TableID{"public.log"},
+		Writes: []cache.Write{
+			{Table: "public.sales", Columns: []cache.ColumnValues{{Column: "artifact", Values: []string{"A:1", "a 2"}}, {Column: "day", Values: []string{"2026-01-01"}}}},
+			{Table: "public.t", Columns: []cache.ColumnValues{{Column: "id", Values: []string{"7"}}}},
+		}}
+	text, err := msg.MarshalText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "pgwarp-invalidate/2 i1 app t:public.log k:public.sales:artifact:A%3A1 k:public.sales:artifact:a%202 k:public.sales:day:2026-01-01 k:public.t:id:7"
+	if string(text) != want {
+		t.Fatalf("encoded\n%s\nwant\n%s", text, want)
+	}
+	var back cache.Invalidation
+	if err := back.UnmarshalText(text); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, msg) {
+		t.Fatalf("round trip gave %+v", back)
+	}
+	// Too many values for one NOTIFY: each write widens to its table.
+	big := cache.Invalidation{Database: "app", Writes: []cache.Write{{Table: "public.sales", Columns: []cache.ColumnValues{{Column: "artifact"}}}}}
+	for i := 0; i < 2000; i++ {
+		big.Writes[0].Columns[0].Values = append(big.Writes[0].Columns[0].Values, fmt.Sprintf("artifact-%d", i))
+	}
+	text, err = big.MarshalText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(text) != "pgwarp-invalidate/1 - app public.sales" {
+		t.Fatalf("a keyed write too large for NOTIFY encoded as %.80q", text)
+	}
+	for _, bad := range []string{
+		"pgwarp-invalidate/2 - app t:public.x",                 // no keyed write
+		"pgwarp-invalidate/2 - app k:public.x:id:1 t:public.y", // t: after k:
+		"pgwarp-invalidate/2 - app k:public.x:id",              // missing value
+		"pgwarp-invalidate/2 - app k:public.x:id:1:2",          // unescaped ':'
+		"pgwarp-invalidate/2 - app k:public.x::1",              // empty column
+		"pgwarp-invalidate/2 - app public.x",                   // no prefix
+	} {
+		var m cache.Invalidation
+		if err := m.UnmarshalText([]byte(bad)); !errors.Is(err, cache.ErrBadInvalidation) {
+			t.Errorf("accepted %q: %+v", bad, m)
+		}
+	}
 }
