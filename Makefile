@@ -21,7 +21,10 @@ run: build
 deps: $(NODE_DIR)/node_modules/.installed
 
 $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
-	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	@# npm ci refuses a lock whose other-platform optional packages (dbmate's
+	@# darwin/win32 binaries) the registry mirror cannot describe; npm install
+	@# with --no-save then installs the same pinned versions from the lock.
+	cd $(NODE_DIR) && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund --no-save)
 	touch $@
 
 ## test: everything that must pass before a change lands (CI runs this).
@@ -34,9 +37,13 @@ e2e: deps
 	./scripts/jaeger.sh build
 	PGWARP_E2E=1 PGWARP_STRESS_CLIENTS=500 $(GO) test -race -timeout 60m -run 'E2E|Stress' ./...
 
+## bench: Go micro-benchmarks, then scripts/bench.sh: pgwarp beside
+## PostgreSQL, PgBouncer and pgpool-II (../shared/bench/peers.sh) and against
+## itself (pgwarp-bench); about 30 minutes; see docs/benchmarks.md.
 bench: build
 	$(GO) build -o bin/pgwarp-bench ./cmd/pgwarp-bench
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./scripts/bench.sh
 
 fuzz:
 	@for spec in $$($(GO) test -list '^Fuzz' ./... 2>/dev/null | awk '/^ok/ {pkg=$$2} /^Fuzz/ {print pkg":"$$1}'); do \

@@ -338,6 +338,7 @@ func runMixed(args []string) error {
 	duration := fs.Duration("duration", 10*time.Second, "per run")
 	rounds := fs.Int("rounds", 3, "runs of each, interleaved")
 	config := fs.String("config", "", "pgwarp config file (cache on)")
+	rate := fs.Int("rate", 10000, "transactions per second of the fixed-rate latency runs")
 	_ = fs.Parse(args)
 	e, err := setup(1)
 	if err != nil {
@@ -429,25 +430,50 @@ UPDATE sales_measurement_dataset SET units = units + 1 WHERE artifact_identifier
 		*writes, *clients, *rounds, *duration, median(dt), median(pt), median(pt)/median(dt), median(dl), median(pl))
 	fmt.Printf("\nstale reads: %d in %d write-then-read checks through pgwarp during its runs\n", totalStale, totalChecks)
 
-	// Cache-hit latency: the read alone, through pgwarp, every
-	// transaction logged by pgbench (the entries are warm from the runs
-	// above; the first read of each artifact is a miss).
-	logDir := filepath.Join(e.dir, "latency")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
+	// Cache-hit latency: the read alone through pgwarp (the entries are
+	// warm from the runs above), every transaction logged by pgbench; at
+	// full speed, and at a fixed rate beside PostgreSQL's cheapest query
+	// (SELECT 1, direct) at the same rate, which is the floor this machine
+	// allows.
+	one := filepath.Join(e.dir, "one.sql")
+	if err := os.WriteFile(one, []byte("SELECT 1;\n"), 0o644); err != nil {
 		return err
 	}
-	cmd := exec.Command(e.pgbench, "-n", "-M", "simple", "-c", strconv.Itoa(*clients), "-j", "2", "-T", strconv.Itoa(int(duration.Seconds())),
-		"-f", read, "-l", "--log-prefix", filepath.Join(logDir, "lat"),
-		"-h", "127.0.0.1", "-p", strconv.Itoa(p.port), "-U", e.cluster.Superuser(), "postgres")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("pgbench (latency run): %v\n%s", err, out)
+	fmt.Printf("\n| latency run (%d clients, %s) | tps | p50 ms | p99 ms | p99.9 ms |\n|---|---|---|---|---|\n", *clients, *duration)
+	for i, lr := range []struct {
+		name   string
+		port   int
+		script string
+		rate   int
+	}{
+		{"pgwarp, cached dashboard read, full speed", p.port, read, 0},
+		{fmt.Sprintf("pgwarp, cached dashboard read, %d/s", *rate), p.port, read, *rate},
+		{fmt.Sprintf("direct PostgreSQL, SELECT 1, %d/s", *rate), e.cluster.Port(), one, *rate},
+	} {
+		logDir := filepath.Join(e.dir, fmt.Sprintf("latency%d", i))
+		if err := os.MkdirAll(logDir, 0o755); err != nil {
+			return err
+		}
+		args := []string{"-n", "-M", "simple", "-c", strconv.Itoa(*clients), "-j", "2", "-T", strconv.Itoa(int(duration.Seconds())),
+			"-f", lr.script, "-l", "--log-prefix", filepath.Join(logDir, "lat"),
+			"-h", "127.0.0.1", "-p", strconv.Itoa(lr.port), "-U", e.cluster.Superuser(), "postgres"}
+		if lr.rate > 0 {
+			args = append(args, "-R", strconv.Itoa(lr.rate))
+		}
+		out, err := exec.Command(e.pgbench, args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("pgbench (latency run): %v\n%s", err, out)
+		}
+		m := tpsRe.FindSubmatch(out)
+		if m == nil {
+			return fmt.Errorf("pgbench output without tps:\n%s", out)
+		}
+		lats, err := readLatencies(logDir)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("| %s | %s | %.3f | %.3f | %.3f |\n", lr.name, m[1], percentile(lats, 50), percentile(lats, 99), percentile(lats, 99.9))
 	}
-	lats, err := readLatencies(logDir)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("read-only run through pgwarp (%d clients, %s, %d transactions, nearly all cache hits): p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms\n",
-		*clients, *duration, len(lats), percentile(lats, 50), percentile(lats, 99), percentile(lats, 99.9))
 	return nil
 }
 
