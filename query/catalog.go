@@ -2,7 +2,9 @@ package query
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 )
 
 // RelKind is a relation's kind, as pg_class.relkind records it.
@@ -106,6 +108,15 @@ type relation struct {
 	rules       bool // rewrite rules other than a view's _RETURN
 	rowSecurity bool
 
+	// columns are the columns of an ordinary table or materialized view
+	// outside the system schemas, in attnum order, dropped ones left out;
+	// nil for other relations.
+	columns []column
+	// looseUnique reports a unique index whose equality may differ from
+	// the column type's = (a non-default operator class, or a
+	// nondeterministic collation), which ON CONFLICT may use as arbiter.
+	looseUnique bool
+
 	viewDef    string
 	policyDefs []string
 
@@ -131,6 +142,30 @@ type relation struct {
 	deps []Relation
 }
 
+// column is one pg_attribute row of a relation.
+type column struct {
+	name   string
+	attnum int
+	typ    uint32 // atttypid
+	typmod int32  // atttypmod: for varchar(n), n + 4; -1 when unlimited
+	// nondeterministic reports a collation whose equality is not
+	// bytewise.
+	nondeterministic bool
+	// generated reports a generated column, whose value an UPDATE
+	// recomputes from other columns.
+	generated bool
+}
+
+// column returns rel's column named name, or nil.
+func (rel *relation) column(name string) *column {
+	for i := range rel.columns {
+		if rel.columns[i].name == name {
+			return &rel.columns[i]
+		}
+	}
+	return nil
+}
+
 // foreignKey is a foreign key from referencing to the relation that holds
 // it in referencedBy.
 type foreignKey struct {
@@ -151,6 +186,8 @@ const (
 	rowInherits    = "i"
 	rowForeignKey  = "k"
 	rowPolicy      = "p"
+	rowColumn      = "c"
+	rowLooseUnique = "u"
 	catalogColumns = 8
 )
 
@@ -166,7 +203,7 @@ func NewCatalog(rows [][]string) (*Catalog, error) {
 		byName:    make(map[string][]*relation),
 		envPath:   DefaultSearchPath(""),
 	}
-	var viewDeps, inherits, fks, policies [][]string
+	var viewDeps, inherits, fks, policies, columns, loose [][]string
 	for i, r := range rows {
 		if len(r) != catalogColumns {
 			return nil, fmt.Errorf("query: catalog row %d has %d columns, want %d", i, len(r), catalogColumns)
@@ -204,6 +241,29 @@ func NewCatalog(rows [][]string) (*Catalog, error) {
 			fks = append(fks, r)
 		case rowPolicy:
 			policies = append(policies, r)
+		case rowColumn:
+			columns = append(columns, r)
+		case rowLooseUnique:
+			loose = append(loose, r)
+		}
+	}
+	for _, r := range columns {
+		col, err := columnOf(r)
+		if err != nil {
+			return nil, fmt.Errorf("query: catalog column row: %w", err)
+		}
+		if t := c.relations[qname{r[1], r[2]}]; t != nil {
+			t.columns = append(t.columns, col)
+		}
+	}
+	for _, rel := range c.relations {
+		if len(rel.columns) > 1 {
+			sort.Slice(rel.columns, func(i, j int) bool { return rel.columns[i].attnum < rel.columns[j].attnum })
+		}
+	}
+	for _, r := range loose {
+		if t := c.relations[qname{r[1], r[2]}]; t != nil {
+			t.looseUnique = true
 		}
 	}
 	for _, r := range viewDeps {
@@ -239,6 +299,30 @@ func NewCatalog(rows [][]string) (*Catalog, error) {
 // cascading reports the foreign-key actions that write the referencing
 // table: cascade, set null, set default.
 func cascading(action string) bool { return action == "c" || action == "n" || action == "d" }
+
+// columnOf reads a column row: schema, table, name, attnum, type OID,
+// typmod, flags (n for a nondeterministic collation, g for a generated
+// column).
+func columnOf(r []string) (column, error) {
+	col := column{name: r[3]}
+	var err error
+	if col.attnum, err = strconv.Atoi(r[4]); err != nil {
+		return col, err
+	}
+	typ, err := strconv.ParseUint(r[5], 10, 32)
+	if err != nil {
+		return col, err
+	}
+	col.typ = uint32(typ)
+	typmod, err := strconv.ParseInt(r[6], 10, 32)
+	if err != nil {
+		return col, err
+	}
+	col.typmod = int32(typmod)
+	col.nondeterministic = strings.Contains(r[7], "n")
+	col.generated = strings.Contains(r[7], "g")
+	return col, nil
+}
 
 func procOf(r []string) (proc, error) {
 	var p proc
@@ -328,7 +412,7 @@ func (c *Catalog) analyse(rel *relation) {
 func (c *Catalog) analyseDefinition(rel *relation, def string, isView bool) {
 	var sc scan
 	lex(def, &sc, true, nil)
-	info := parse(def, sc.timeRelative)
+	info := parse(def, &sc)
 	if info.Err != nil || len(info.Statements) != 1 {
 		if rel.uncacheable == "" {
 			rel.uncacheable = "definition not understood"

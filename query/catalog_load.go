@@ -6,8 +6,10 @@ import (
 )
 
 // CatalogQuery is the one statement whose rows [NewCatalog] reads. Running
-// it as a single statement gives every fact from one snapshot. Each row has
-// eight text columns, the first naming the row's kind:
+// it as a single statement gives every fact from one snapshot. It needs
+// PostgreSQL 12 or later (pg_collation.collisdeterministic,
+// pg_attribute.attgenerated). Each row has eight text columns, the first
+// naming the row's kind:
 //
 //	e  search_path, current_user of the session that ran the query
 //	f  function:  schema, name, pronargs, pronargdefaults, variadic, provolatile, proparallel
@@ -17,6 +19,11 @@ import (
 //	i  inheritance: child schema, child name, parent schema, parent name
 //	k  foreign key: referencing schema, name, referenced schema, name, confupdtype, confdeltype
 //	p  row-level security policy: table schema, table name, USING expression, command
+//	c  column of an ordinary table or materialized view outside the system schemas:
+//	   schema, table, name, attnum, type OID, typmod, flags (n: nondeterministic
+//	   collation, g: generated column)
+//	u  table with a unique index whose equality may differ from its column types' =
+//	   (a non-default operator class or a nondeterministic collation): schema, name
 //
 // View definitions and policy expressions are printed relative to the
 // session's search_path, which the e row records so that [NewCatalog]
@@ -76,7 +83,30 @@ SELECT 'p', n.nspname::text, c.relname::text,
        coalesce(pg_catalog.pg_get_expr(pol.polqual, pol.polrelid), ''), pol.polcmd::text, '', '', ''
   FROM pg_catalog.pg_policy pol
   JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+UNION ALL
+SELECT 'c', n.nspname::text, c.relname::text, a.attname::text, a.attnum::text, a.atttypid::text,
+       a.atttypmod::text,
+       CASE WHEN co.collisdeterministic IS FALSE THEN 'n' ELSE '' END
+         || CASE WHEN a.attgenerated <> '' THEN 'g' ELSE '' END
+  FROM pg_catalog.pg_attribute a
+  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+UNION ALL
+SELECT DISTINCT 'u', n.nspname::text, c.relname::text, '', '', '', '', ''
+  FROM pg_catalog.pg_index i
+  JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE i.indisunique AND c.relpersistence <> 't'
+   AND (EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indclass::pg_catalog.oid[]) AS k(cls)
+                  LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = k.cls
+                 WHERE oc.opcdefault IS NOT TRUE)
+        OR EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indcollation::pg_catalog.oid[]) AS k(coll)
+                     JOIN pg_catalog.pg_collation co ON co.oid = k.coll
+                    WHERE NOT co.collisdeterministic))`
 
 // Querier runs one read-only SQL statement on the upstream database and
 // returns its rows, each column as text and NULL as the empty string. The

@@ -10,10 +10,11 @@ import (
 // cursorOptHold is CURSOR_OPT_HOLD from PostgreSQL's parsenodes.h.
 const cursorOptHold = 0x0020
 
-// parse classifies sql with PostgreSQL's parser. timeRelative lists the
-// start offsets of the time-relative string constants the lexer found in
-// sql; each marks the statement that contains it.
-func parse(sql string, timeRelative []int) *Info {
+// parse classifies sql with PostgreSQL's parser. sc is the lexer's scan of
+// sql with collect set: its time-relative string constants mark the
+// statements that contain them, and its literal tokens give key predicates
+// their ordinals.
+func parse(sql string, sc *scan) *Info {
 	if strings.IndexByte(sql, 0) >= 0 {
 		// pg_query reads a C string and would stop at the zero byte;
 		// PostgreSQL never receives one inside a query string.
@@ -37,10 +38,14 @@ func parse(sql string, timeRelative []int) *Info {
 		if raw.StmtLen > 0 {
 			hi = lo + int(raw.StmtLen)
 		}
-		for _, off := range timeRelative {
+		for _, off := range sc.timeRelative {
 			if off >= lo && off < hi {
 				st.TimeLiteral = true
 			}
+		}
+		st.keys = keyPredicates(raw.Stmt, sql, sc.lits)
+		if st.keys != nil {
+			info.keyed = true
 		}
 		if b.valueSensitive {
 			info.valueSensitive = true
@@ -897,6 +902,7 @@ func statementSize(st *Statement) int {
 	for _, f := range st.Functions {
 		n += elementOverhead + len(f.Schema) + len(f.Name)
 	}
+	n += st.keys.size()
 	for _, e := range st.Effects {
 		n += elementOverhead + len(e.Name) + len(e.Value)
 	}

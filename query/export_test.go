@@ -32,7 +32,7 @@ func Lex(sql string) (text, key string, hint Hint) {
 func ParseUncached(sql string) *Info {
 	var sc scan
 	lex(sql, &sc, true, nil)
-	return parse(sql, sc.timeRelative)
+	return parse(sql, &sc)
 }
 
 // ValueSensitive reports whether the memo keys info by exact text.
@@ -81,3 +81,13 @@ func LiteralVariant(sql string) string {
 	b = append(b, sql[last:]...)
 	return string(b)
 }
+
+// CanonicalText canonicalises s, a value given as text, for a column of
+// type typ (an OID) with typmod typmod, as a comparison's key value.
+func CanonicalText(typ uint32, typmod int32, s string) (string, bool) {
+	col := column{typ: typ, typmod: typmod}
+	return col.fromText(s, true, useCompare)
+}
+
+// DecodeString returns the value of a string constant token.
+func DecodeString(tok string) (string, bool) { return decodeString(tok) }

@@ -88,12 +88,15 @@ type fixture struct {
 }
 
 // newFixture creates a database with fixtureSchema and loads its catalog.
-func newFixture(t testing.TB) fixture {
+func newFixture(t testing.TB) fixture { return newSchemaFixture(t, fixtureSchema) }
+
+// newSchemaFixture creates a database with schema and loads its catalog.
+func newSchemaFixture(t testing.TB, schema string) fixture {
 	t.Helper()
 	c := pgtest.Shared(t)
 	db := pgtest.CreateDatabase(t, c)
 	url := c.SocketURL(c.Superuser(), db)
-	pgtest.Exec(t, c, db, fixtureSchema)
+	pgtest.Exec(t, c, db, schema)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {

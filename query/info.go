@@ -44,7 +44,14 @@ type Info struct {
 	// (a SET value, a parse error message), so the memo keys the Info by
 	// the exact comment-free text instead of the literal-normalised one.
 	valueSensitive bool
+	// keyed reports that some statement has key predicates.
+	keyed bool
 }
+
+// Keyed reports whether any statement of i has key predicates, for reads
+// ([Catalog.ReadKeys]) or writes ([Catalog.InvalidationsWith]). Only then
+// does [Classifier.Classify] fill [Result.Literals].
+func (i *Info) Keyed() bool { return i.keyed }
 
 // ReadOnly reports whether the string holds at least one statement, parses,
 // and every statement is read-only in the sense of [Statement.ReadOnly].
@@ -162,6 +169,9 @@ type Statement struct {
 	// Prepared is the classification of the statement a SQL-level PREPARE
 	// defines; nil for other statements.
 	Prepared *Statement
+
+	// keys are the statement's key predicates, nil when it has none.
+	keys *predicates
 }
 
 // Relation names a table, view, sequence or other relation.

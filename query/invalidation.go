@@ -101,6 +101,13 @@ type WriteSet struct {
 	// Tables are the relations whose cached readers must be invalidated,
 	// schema-qualified.
 	Tables []Relation
+	// Keys are the written relations narrowed by columns (see [TableKey]
+	// and [Catalog.InvalidationsWith]): for each such relation, one
+	// TableKey per constrained column. A relation in Keys is not in
+	// Tables; a cached reader that depends on it in whole, or by a key on
+	// a column Keys does not constrain for it, must be invalidated too.
+	// [Catalog.Invalidations] leaves it nil.
+	Keys []TableKey
 	// All reports writes whose effects pgwarp cannot follow: user
 	// triggers or rules, DO, CALL, EXECUTE, DDL on functions or types,
 	// SET SCHEMA… The whole database's entries must be invalidated.

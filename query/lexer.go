@@ -582,15 +582,27 @@ type scan struct {
 	// timeRelative lists the start offsets of time-relative string
 	// constants, when requested.
 	timeRelative []int
+	// lits are the literal tokens (strings, numbers, bit strings) in
+	// order: the tokens the key replaces by placeholders. Key predicates
+	// refer to them by ordinal.
+	lits []litSpan
 }
 
-// lex lexes sql into out. out.key is appended to (pass a reused buffer with
-// length zero); out.timeRelative is appended to only when collect is set.
+// litSpan is one literal token, sql[start:end].
+type litSpan struct {
+	start, end int
+	kind       LiteralKind
+}
+
+// lex lexes sql into out. out.key and out.lits are appended to (pass
+// reused buffers with length zero); out.timeRelative is appended to only
+// when collect is set.
 // out.text is a substring of sql when the comment-free text is one, and a
 // new string built in textBuf otherwise; lex returns textBuf for reuse.
 func lex(sql string, out *scan, collect bool, textBuf []byte) []byte {
 	l := lexer{src: sql}
 	key := out.key
+	lits := out.lits
 	text := textBuf[:0]
 	// While the input is in canonical form (tokens separated by nothing
 	// or by one space), the text is the substring sql[first:last] and the
@@ -643,9 +655,12 @@ func lex(sql string, out *scan, collect bool, textBuf []byte) []byte {
 					out.timeRelative = append(out.timeRelative, t.start)
 				}
 			}
+			lits = append(lits, litSpan{t.start, t.end, LiteralString})
 		case tokBitString:
 			key = append(key, keyBitString...)
+			lits = append(lits, litSpan{t.start, t.end, LiteralBitString})
 		case tokNumber:
+			lits = append(lits, litSpan{t.start, t.end, LiteralNumber})
 			// The grammar accepts only integers in some places (FETCH
 			// 5, a typmod), so integers and other numbers differ.
 			if isInteger(sql[t.start:t.end]) {
@@ -665,6 +680,7 @@ func lex(sql string, out *scan, collect bool, textBuf []byte) []byte {
 	}
 	out.hint = l.hint
 	out.key = key[:keyCut]
+	out.lits = lits
 	switch {
 	case first < 0:
 		out.text = ""

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -69,6 +70,7 @@ type lexBuffers struct {
 	key   []byte
 	text  []byte
 	exact []byte
+	lits  []litSpan
 }
 
 // Key domains: a normalised key and an exact text never hash alike.
@@ -97,7 +99,7 @@ func NewClassifier(cfg Config) (*Classifier, error) {
 		maxEntry: cfg.MaxBytes / 64,
 	}
 	c.buffers.New = func() any {
-		return &lexBuffers{key: make([]byte, 0, 256), text: make([]byte, 0, 256), exact: make([]byte, 0, 256)}
+		return &lexBuffers{key: make([]byte, 0, 256), text: make([]byte, 0, 256), exact: make([]byte, 0, 256), lits: make([]litSpan, 0, 16)}
 	}
 	cache, err := lru.NewWithEvict(cfg.MaxEntries, func(_ uint64, e *entry) {
 		c.bytes.Add(-e.size)
@@ -124,6 +126,12 @@ type Result struct {
 	Text string
 	// Hint holds the pgwarp hints in the string's comments.
 	Hint Hint
+	// Literals are the literal tokens of the string, in order, as
+	// [Values] needs them for [Catalog.ReadKeys] and
+	// [Catalog.InvalidationsWith]. They are filled only when the Info has
+	// key predicates ([Info.Keyed]), and nil otherwise; their texts are
+	// substrings of the string.
+	Literals []Literal
 }
 
 // Classify classifies sql, a query string as a client sends it in a Query
@@ -137,8 +145,10 @@ func (c *Classifier) Classify(sql string) Result {
 	bufs := c.buffers.Get().(*lexBuffers)
 	var sc scan
 	sc.key = bufs.key[:0]
+	sc.lits = bufs.lits[:0]
 	bufs.text = lex(sql, &sc, false, bufs.text)
 	bufs.key = sc.key
+	bufs.lits = sc.lits
 
 	info := c.lookup(domainNormal, sc.key)
 	exact := info != nil && info.valueSensitive
@@ -153,7 +163,14 @@ func (c *Classifier) Classify(sql string) Result {
 		c.hits.Add(1)
 	}
 	res := Result{Info: info, Text: sc.text, Hint: sc.hint}
-	if cap(bufs.key) <= maxPooledBuffer && cap(bufs.text) <= maxPooledBuffer && cap(bufs.exact) <= maxPooledBuffer {
+	if info.keyed && len(sc.lits) > 0 {
+		res.Literals = make([]Literal, len(sc.lits))
+		for i, l := range sc.lits {
+			res.Literals[i] = Literal{Kind: l.kind, Text: sql[l.start:l.end]}
+		}
+	}
+	if cap(bufs.key) <= maxPooledBuffer && cap(bufs.text) <= maxPooledBuffer && cap(bufs.exact) <= maxPooledBuffer &&
+		cap(bufs.lits)*int(unsafe.Sizeof(litSpan{})) <= maxPooledBuffer {
 		c.buffers.Put(bufs)
 	}
 	return res
@@ -181,7 +198,7 @@ func (c *Classifier) hash(domain byte, key []byte) uint64 {
 func (c *Classifier) miss(sql string, sc *scan, bufs *lexBuffers, exact bool) *Info {
 	var full scan
 	lex(sql, &full, true, nil)
-	info := parse(sql, full.timeRelative)
+	info := parse(sql, &full)
 	info.describe(sql)
 	c.store(domainNormal, sc.key, info)
 	if info.valueSensitive || exact {

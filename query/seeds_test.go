@@ -31,6 +31,7 @@ func fuzzSeeds() map[string][]string {
 		"FuzzLexer":    scannerCorpus,
 		"FuzzClassify": classify,
 		"FuzzReadOnly": readOnly,
+		"FuzzKeys":     keySeeds,
 	}
 }
 
@@ -38,6 +39,10 @@ func fuzzSeeds() map[string][]string {
 // in the format of `go test -fuzz`.
 func seedFile(target, sql string) (string, []byte) {
 	body := []byte("go test fuzz v1\nstring(" + strconv.Quote(sql) + ")\n")
+	if target == "FuzzKeys" {
+		// FuzzKeys also takes a parameter value.
+		body = append(body, "string(\"7\")\n"...)
+	}
 	sum := sha256.Sum256(body)
 	return filepath.Join("testdata", "fuzz", target, "seed-"+hex.EncodeToString(sum[:8])), body
 }

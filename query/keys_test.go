@@ -1,0 +1,325 @@
+package query_test
+
+import (
+	"context"
+	"encoding/binary"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgwarp/pgwarp/internal/pgtest"
+	"github.com/pgwarp/pgwarp/query"
+)
+
+// keySchema is the database the key predicate tests run against: tables
+// with every keyable column type and some that are not, and the features
+// that must disable keys (triggers, row-level security, partitions,
+// inheritance, nondeterministic collations, generated columns, cascading
+// foreign keys, views, a user-defined = operator in its own schema).
+const keySchema = `
+CREATE SCHEMA k;
+CREATE TABLE k.items (id int8 PRIMARY KEY, sku varchar(8), code text, u uuid, small int2, price numeric, title text, n int4);
+CREATE TABLE k.other (id int4 PRIMARY KEY, item_id int8, x int4, onlyother int4);
+CREATE TABLE k.trig (id int4 PRIMARY KEY, v text);
+CREATE FUNCTION k.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE TRIGGER t_touch BEFORE UPDATE ON k.trig FOR EACH ROW EXECUTE FUNCTION k.touch();
+CREATE TABLE k.rls (id int4, v text);
+ALTER TABLE k.rls ENABLE ROW LEVEL SECURITY;
+CREATE POLICY p_all ON k.rls USING (true);
+CREATE COLLATION k.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE k.ci_t (id int4, name text COLLATE k.ci);
+CREATE TABLE k.gen (id int4, a int4, b int4 GENERATED ALWAYS AS (a * 2) STORED);
+CREATE TABLE k.part (id int4, day date) PARTITION BY RANGE (day);
+CREATE TABLE k.part_2024 PARTITION OF k.part FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE k.casc_parent (id int4 PRIMARY KEY, v text);
+CREATE TABLE k.casc_child (id int4, pid int4 REFERENCES k.casc_parent ON DELETE CASCADE);
+CREATE VIEW k.v AS SELECT * FROM k.items;
+CREATE TABLE k.loose (id int4, name text);
+CREATE UNIQUE INDEX loose_name ON k.loose (name text_pattern_ops);
+CREATE FUNCTION k.writer() RETURNS int LANGUAGE sql VOLATILE AS 'INSERT INTO k.other VALUES (999, 1, 1, 1) RETURNING 1';
+CREATE SCHEMA ops;
+CREATE FUNCTION ops.eq(int8, int8) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 = $2';
+CREATE OPERATOR ops.= (LEFTARG = int8, RIGHTARG = int8, FUNCTION = ops.eq);
+`
+
+// newKeyFixture creates a database with keySchema and loads its catalog.
+func newKeyFixture(t testing.TB) fixture { return newSchemaFixture(t, keySchema) }
+
+// keyString renders table keys as "k.items.id=5|6", sorted.
+func keyString(keys []query.TableKey) string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.Relation.String() + "." + k.Column + "=" + strings.Join(k.Values, "|")
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+func textParams(ps ...string) []query.Param {
+	out := make([]query.Param, len(ps))
+	for i, p := range ps {
+		out[i] = query.Param{Value: []byte(p)}
+	}
+	return out
+}
+
+func int8Param(v int64) query.Param {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, uint64(v))
+	return query.Param{Value: b, Binary: true, Type: 20}
+}
+
+func TestReadKeys(t *testing.T) {
+	fx := newKeyFixture(t)
+	c, _ := query.NewClassifier(query.Config{})
+	sp := query.ParseSearchPath("k, public", "postgres")
+	uuidBin := []byte{0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38, 0x0a, 0x11}
+	tests := []struct {
+		name   string
+		sql    string
+		params []query.Param
+		whole  string
+		keys   string
+	}{
+		{"integer literal", "SELECT title FROM items WHERE id = 5", nil, "", "k.items.id=5"},
+		{"constant on the left", "SELECT title FROM items WHERE 5 = id", nil, "", "k.items.id=5"},
+		{"negative", "SELECT title FROM items WHERE id = -5", nil, "", "k.items.id=-5"},
+		{"double negative", "SELECT title FROM items WHERE id = - (-5)", nil, "", "k.items.id=5"},
+		{"leading zeros", "SELECT title FROM items WHERE id = 007", nil, "", "k.items.id=7"},
+		{"alias qualified", "SELECT i.title FROM items i WHERE i.id = 5", nil, "", "k.items.id=5"},
+		{"name qualified", "SELECT items.title FROM k.items WHERE items.id = 5", nil, "", "k.items.id=5"},
+		{"string for an integer", "SELECT title FROM items WHERE id = ' 42 '", nil, "", "k.items.id=42"},
+		{"first usable conjunct", "SELECT title FROM items WHERE price = 3 AND code = 'a' AND id = 5", nil, "", "k.items.code=a"},
+		{"nested AND", "SELECT title FROM items WHERE (title <> 'x' AND (id = 5 AND n > 1))", nil, "", "k.items.id=5"},
+		{"OR is whole", "SELECT title FROM items WHERE id = 5 OR id = 6", nil, "k.items", ""},
+		{"IN is whole", "SELECT title FROM items WHERE id IN (5)", nil, "k.items", ""},
+		{"no WHERE", "SELECT title FROM items", nil, "k.items", ""},
+		{"decimal is whole", "SELECT title FROM items WHERE id = 5.0", nil, "k.items", ""},
+		{"hex string is whole", "SELECT title FROM items WHERE id = '0x10'", nil, "k.items", ""},
+		{"out of range int8", "SELECT title FROM items WHERE id = 99999999999999999999", nil, "k.items", ""},
+		{"out of range int2", "SELECT title FROM items WHERE small = 70000", nil, "k.items", ""},
+		{"int2 in range", "SELECT title FROM items WHERE small = -32768", nil, "", "k.items.small=-32768"},
+		{"numeric column", "SELECT title FROM items WHERE price = 5", nil, "k.items", ""},
+		{"varchar", "SELECT title FROM items WHERE sku = 'ab c'", nil, "", "k.items.sku=ab c"},
+		{"quote escape", "SELECT title FROM items WHERE code = 'it''s'", nil, "", "k.items.code=it's"},
+		{"escape string", "SELECT title FROM items WHERE code = E'a\\tb'", nil, "", "k.items.code=a\tb"},
+		{"dollar quoted is whole", "SELECT title FROM items WHERE code = $$a$$", nil, "k.items", ""},
+		{"cast is whole", "SELECT title FROM items WHERE code = 'a'::text", nil, "k.items", ""},
+		{"non-ASCII needs no conversion", "SELECT title FROM items WHERE code = 'é'", nil, "", "k.items.code=é"},
+		{"uuid braces and case", "SELECT title FROM items WHERE u = '{A0EEBC99-9C0B4EF8-BB6D-6BB9BD380A11}'", nil, "", "k.items.u=a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
+		{"bad uuid is whole", "SELECT title FROM items WHERE u = 'a0eebc99'", nil, "k.items", ""},
+		{"join keys one side", "SELECT * FROM items i JOIN other o ON o.item_id = i.id WHERE i.id = 5", nil, "k.other", "k.items.id=5"},
+		{"unqualified in a join is whole", "SELECT * FROM items i JOIN other o ON o.item_id = i.id WHERE n = 5", nil, "k.items k.other", ""},
+		{"self join is whole", "SELECT * FROM items a, items b WHERE a.id = 5 AND b.id = 6", nil, "k.items", ""},
+		{"subquery level", "SELECT * FROM other WHERE item_id IN (SELECT id FROM items WHERE code = 'a')", nil, "k.other", "k.items.code=a"},
+		{"outer reference is not a key", "SELECT * FROM other o WHERE EXISTS (SELECT 1 FROM items WHERE o.x = 5)", nil, "k.items k.other", ""},
+		{"column of another level", "SELECT * FROM other o WHERE EXISTS (SELECT 1 FROM items WHERE onlyother = 5)", nil, "k.items k.other", ""},
+		{"view is whole", "SELECT * FROM v WHERE id = 5", nil, "k.items k.v", ""},
+		{"union is whole", "SELECT id FROM items WHERE id = 5 UNION SELECT id FROM other WHERE id = 1", nil, "k.items k.other", ""},
+		{"with name shadows", "WITH items AS (SELECT 1 AS id) SELECT * FROM items WHERE id = 5", nil, "", ""},
+		{"row security is whole", "SELECT * FROM rls WHERE id = 1", nil, "k.rls", ""},
+		{"nondeterministic collation is whole", "SELECT * FROM ci_t WHERE name = 'a'", nil, "k.ci_t", ""},
+		{"reads of a table with triggers", "SELECT * FROM trig WHERE id = 1", nil, "", "k.trig.id=1"},
+		{"partitioned is whole", "SELECT * FROM part WHERE id = 1", nil, "k.part", ""},
+		{"column aliases are whole", "SELECT * FROM items AS i(a, b) WHERE i.a = 5", nil, "k.items", ""},
+		{"text parameter", "SELECT title FROM items WHERE id = $1", textParams("17"), "", "k.items.id=17"},
+		{"binary int8 parameter", "SELECT title FROM items WHERE id = $1", []query.Param{int8Param(-3)}, "", "k.items.id=-3"},
+		{"int4 declared for int8 column", "SELECT title FROM items WHERE id = $1", []query.Param{{Value: []byte{0, 0, 0, 1}, Binary: true, Type: 23}}, "k.items", ""},
+		{"binary uuid parameter", "SELECT title FROM items WHERE u = $1", []query.Param{{Value: uuidBin, Binary: true, Type: 2950}}, "", "k.items.u=a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
+		{"NULL parameter", "SELECT title FROM items WHERE id = $1", []query.Param{{}}, "k.items", ""},
+		{"missing parameter", "SELECT title FROM items WHERE id = $2", textParams("1"), "k.items", ""},
+		{"untyped shared parameter", "SELECT title FROM items WHERE id = $1 AND small = $1", textParams("1"), "k.items", ""},
+		{"typed shared parameter", "SELECT title FROM items WHERE id = $1 AND small = $1", []query.Param{int8Param(1)}, "", "k.items.id=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := c.Classify(tt.sql)
+			if res.Info.Err != nil {
+				t.Fatalf("classify %q: %v", tt.sql, res.Info.Err)
+			}
+			v := query.Values{Literals: res.Literals, Params: tt.params, NoConversion: true}
+			whole, keys, ok := fx.cat.ReadKeys(&res.Info.Statements[0], sp, v)
+			if !ok {
+				t.Fatalf("ReadKeys(%q) not ok", tt.sql)
+			}
+			if names(whole) != tt.whole || keyString(keys) != tt.keys {
+				t.Errorf("ReadKeys(%q) = whole %q keys %q, want whole %q keys %q", tt.sql, names(whole), keyString(keys), tt.whole, tt.keys)
+			}
+			deps, _ := fx.cat.ReadDependencies(&res.Info.Statements[0], sp)
+			got := append([]query.Relation(nil), whole...)
+			for _, k := range keys {
+				got = append(got, k.Relation)
+			}
+			if names(got) != names(deps) {
+				t.Errorf("ReadKeys(%q) covers %q, ReadDependencies %q", tt.sql, names(got), names(deps))
+			}
+		})
+	}
+
+	t.Run("non-ASCII text needs the same encoding", func(t *testing.T) {
+		res := c.Classify("SELECT title FROM items WHERE code = 'é'")
+		_, keys, _ := fx.cat.ReadKeys(&res.Info.Statements[0], sp, query.Values{Literals: res.Literals})
+		if len(keys) != 0 {
+			t.Errorf("keys %q without NoConversion", keyString(keys))
+		}
+	})
+	t.Run("a user-defined = on the search path", func(t *testing.T) {
+		res := c.Classify("SELECT title FROM items WHERE id = 5")
+		opsPath := query.ParseSearchPath("ops, k, public", "postgres")
+		_, keys, _ := fx.cat.ReadKeys(&res.Info.Statements[0], opsPath, query.Values{Literals: res.Literals, NoConversion: true})
+		if len(keys) != 0 {
+			t.Errorf("keys %q with ops.= on the search path", keyString(keys))
+		}
+	})
+}
+
+func TestInvalidationsWith(t *testing.T) {
+	fx := newKeyFixture(t)
+	c, _ := query.NewClassifier(query.Config{})
+	sp := query.ParseSearchPath("k, public", "postgres")
+	tests := []struct {
+		name   string
+		sql    string
+		params []query.Param
+		tables string
+		keys   string
+		all    bool
+	}{
+		{"update by key", "UPDATE items SET title = 'x' WHERE id = 5", nil, "", "k.items.id=5", false},
+		{"update of the key", "UPDATE items SET id = 6, title = 'x' WHERE id = 5", nil, "", "k.items.id=5|6", false},
+		{"update of the key by expression", "UPDATE items SET id = id + 1 WHERE id = 5", nil, "k.items", "", false},
+		{"update of the key to DEFAULT", "UPDATE items SET code = DEFAULT WHERE code = 'a'", nil, "k.items", "", false},
+		{"update keeps other constraints", "UPDATE items SET id = id + 1 WHERE id = 5 AND code = 'a'", nil, "", "k.items.code=a", false},
+		{"multiple assignment", "UPDATE items SET (id, title) = (6, 'x') WHERE id = 5", nil, "k.items", "", false},
+		{"update without a key", "UPDATE items SET title = 'x' WHERE n > 5", nil, "k.items", "", false},
+		{"update with OR", "UPDATE items SET title = 'x' WHERE id = 5 OR id = 6", nil, "k.items", "", false},
+		{"update all", "UPDATE items SET title = 'x'", nil, "k.items", "", false},
+		{"update from", "UPDATE items i SET title = 'x' FROM other o WHERE i.id = 5 AND o.id = i.id", nil, "", "k.items.id=5", false},
+		{"unqualified with FROM", "UPDATE items SET title = 'x' FROM other o WHERE n = 5 AND o.id = 1", nil, "k.items", "", false},
+		{"delete by two keys", "DELETE FROM items WHERE id = 5 AND code = 'z'", nil, "", "k.items.code=z k.items.id=5", false},
+		{"delete all", "DELETE FROM items", nil, "k.items", "", false},
+		{"insert values", "INSERT INTO items (id, code, title) VALUES (1, 'a', 'x'), (2, 'b', now()::text)", nil, "", "k.items.code=a|b k.items.id=1|2", false},
+		{"insert positional", "INSERT INTO items VALUES (1, 'sku')", nil, "", "k.items.id=1 k.items.sku=sku", false},
+		{"insert with an expression in one row", "INSERT INTO items (id, code) VALUES (1, 'a'), (2, lower('B'))", nil, "", "k.items.id=1|2", false},
+		{"insert select", "INSERT INTO items (id) SELECT 1", nil, "k.items", "", false},
+		{"insert default values", "INSERT INTO other DEFAULT VALUES", nil, "k.other", "", false},
+		{"insert on conflict do nothing", "INSERT INTO items (id, code) VALUES (1, 'a') ON CONFLICT DO NOTHING", nil, "", "k.items.code=a k.items.id=1", false},
+		{"upsert keeps the target", "INSERT INTO items (id, code) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET title = 'y'", nil, "", "k.items.id=1", false},
+		{"upsert setting the target", "INSERT INTO items (id, code) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET id = 9", nil, "", "k.items.id=1|9", false},
+		{"upsert setting the target by expression", "INSERT INTO items (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = excluded.id + 1", nil, "k.items", "", false},
+		{"upsert on constraint", "INSERT INTO items (id) VALUES (1) ON CONFLICT ON CONSTRAINT items_pkey DO UPDATE SET title = 'y'", nil, "k.items", "", false},
+		{"upsert with a loose unique index", "INSERT INTO loose (id, name) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET id = 2", nil, "k.loose", "", false},
+		{"parameters", "UPDATE items SET title = $2 WHERE id = $1", textParams("8", "t"), "", "k.items.id=8", false},
+		{"generated column is not a key of an update", "UPDATE gen SET a = 1 WHERE b = 4", nil, "k.gen", "", false},
+		{"generated table keyed otherwise", "UPDATE gen SET a = 1 WHERE id = 4", nil, "", "k.gen.id=4", false},
+		{"trigger", "UPDATE trig SET v = 'x' WHERE id = 1", nil, "k.trig", "", true},
+		{"partitioned", "UPDATE part SET id = 1 WHERE id = 2", nil, "k.part k.part_2024", "", false},
+		{"cascade", "DELETE FROM casc_parent WHERE id = 1", nil, "k.casc_child", "k.casc_parent.id=1", false},
+		{"writing function", "UPDATE items SET n = writer() WHERE id = 1", nil, "k.items", "", false},
+		{"data-modifying WITH", "WITH d AS (DELETE FROM other WHERE id = 1 RETURNING *) UPDATE items SET n = 1 WHERE id = 1", nil, "k.items k.other", "", false},
+		{"two statements, common key", "UPDATE items SET title = 'a' WHERE id = 1; DELETE FROM items WHERE id = 2", nil, "", "k.items.id=1|2", false},
+		{"two statements, no common key", "UPDATE items SET title = 'a' WHERE id = 1; DELETE FROM items WHERE code = 'c'", nil, "k.items", "", false},
+		{"one keyed, one whole", "UPDATE items SET title = 'a' WHERE id = 1; DELETE FROM items", nil, "k.items", "", false},
+		{"keyed and another table", "UPDATE items SET title = 'a' WHERE id = 1; DELETE FROM other", nil, "k.other", "k.items.id=1", false},
+		{"where current of", "UPDATE items SET title = 'a' WHERE CURRENT OF cur", nil, "k.items", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := c.Classify(tt.sql)
+			if res.Info.Err != nil {
+				t.Fatalf("classify %q: %v", tt.sql, res.Info.Err)
+			}
+			v := query.Values{Literals: res.Literals, Params: tt.params, NoConversion: true}
+			ws := fx.cat.InvalidationsWith(res.Info, sp, v)
+			if names(ws.Tables) != tt.tables || keyString(ws.Keys) != tt.keys || ws.All != tt.all {
+				t.Errorf("InvalidationsWith(%q) = tables %q keys %q all=%v, want tables %q keys %q all=%v",
+					tt.sql, names(ws.Tables), keyString(ws.Keys), ws.All, tt.tables, tt.keys, tt.all)
+			}
+			// Without values nothing narrows.
+			plain := fx.cat.Invalidations(res.Info, sp)
+			if z := fx.cat.InvalidationsWith(res.Info, sp, query.Values{}); names(z.Tables) != names(plain.Tables) || len(z.Keys) != 0 {
+				t.Errorf("InvalidationsWith(%q, zero values) = %q keys %q, want %q", tt.sql, names(z.Tables), keyString(z.Keys), names(plain.Tables))
+			}
+			// Every table Invalidations reports is still covered.
+			covered := append([]query.Relation(nil), ws.Tables...)
+			for _, k := range ws.Keys {
+				covered = append(covered, k.Relation)
+			}
+			for _, r := range plain.Tables {
+				if !strings.Contains(" "+names(covered)+" ", " "+r.String()+" ") {
+					t.Errorf("InvalidationsWith(%q) lost %s", tt.sql, r)
+				}
+			}
+		})
+	}
+}
+
+// TestCanonicalValuesAgreeWithPostgres checks that wherever pgwarp
+// canonicalises a value, PostgreSQL's input and output functions give the
+// same canonical text, and that PostgreSQL accepts every value pgwarp
+// accepts.
+func TestCanonicalValuesAgreeWithPostgres(t *testing.T) {
+	c := pgtest.Shared(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.SocketURL(c.Superuser(), "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	inputs := []string{
+		"0", "-0", "+0", "42", " 42", "42 ", "\t-7\n", "007", "1e3", "0x10", "1_000", "", " ", "-", "+-1",
+		"32767", "32768", "-32768", "-32769", "2147483647", "2147483648", "-2147483648", "-2147483649",
+		"9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+		"18446744073709551616", "99999999999999999999999", "1 2", "١",
+		"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+		"{a0eebc999c0b4ef8bb6d6bb9bd380a11}", "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+		"a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1", "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+		"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-", "-a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+		"g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", " a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+		"plain", "trailing  ", "é", "tab\tnew\nline",
+	}
+	types := []struct {
+		oid    uint32
+		typmod int32
+		name   string
+	}{{21, -1, "int2"}, {23, -1, "int4"}, {20, -1, "int8"}, {2950, -1, "uuid"}, {25, -1, "text"}, {1043, -1, "varchar"}}
+	for _, typ := range types {
+		for _, in := range inputs {
+			got, ok := query.CanonicalText(typ.oid, typ.typmod, in)
+			if !ok {
+				continue
+			}
+			var out string
+			if err := conn.QueryRow(ctx, "SELECT $1::"+typ.name+"::text", in).Scan(&out); err != nil {
+				t.Errorf("pgwarp canonicalises %q as %s to %q, PostgreSQL rejects it: %v", in, typ.name, got, err)
+				continue
+			}
+			if out != got {
+				t.Errorf("%q as %s: pgwarp %q, PostgreSQL %q", in, typ.name, got, out)
+			}
+		}
+	}
+	// String constants decode as the server reads them.
+	tokens := []string{`'a'`, `'it''s'`, `E'a\tb'`, `e'\\'`, `E'\''`, `'a'` + "\n" + `'b'`, `E'x\ny'`, `'é'`, `E'\b\f\r'`}
+	for _, tok := range tokens {
+		got, ok := query.DecodeString(tok)
+		if !ok {
+			continue
+		}
+		var out string
+		if err := conn.QueryRow(ctx, "SELECT "+tok+"::text", pgx.QueryExecModeSimpleProtocol).Scan(&out); err != nil {
+			t.Errorf("SELECT %s: %v", tok, err)
+			continue
+		}
+		if out != got {
+			t.Errorf("decode %s: pgwarp %q, PostgreSQL %q", tok, got, out)
+		}
+	}
+	for _, tok := range []string{`'a'`, `'it''s'`, `E'a\tb'`} {
+		if _, ok := query.DecodeString(tok); !ok {
+			t.Errorf("decode %s failed", tok)
+		}
+	}
+}
