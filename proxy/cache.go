@@ -182,35 +182,44 @@ func tableID(r query.Relation) cache.TableID {
 
 // cacheable decides whether a statement may be served from the cache and,
 // if so, returns its read dependencies. mu must not be held.
-func (s *Session) cacheable(info *query.Info, textParams [][]byte) ([]cache.TableID, string) {
+func (s *Session) cacheable(info *query.Info, textParams [][]byte, vals query.Values) ([]cache.TableID, []cache.RowKey, string) {
 	if s.admin || info == nil {
-		return nil, "disabled"
+		return nil, nil, "disabled"
 	}
 	s.mu.Lock()
 	inTx := s.lease != nil && (s.txStatus != txIdle || s.batchOpen || !s.q.empty())
 	pinned := s.pins.reason() != "" || s.txTimeout != nil
 	sp := s.searchPath()
+	vals.NoConversion = s.noConversionLocked()
 	s.mu.Unlock()
 	if pinned {
-		return nil, "uncacheable"
+		return nil, nil, "uncacheable"
 	}
 	cat, current := s.srv.catalogFor(s)
 	if !current {
-		return nil, "uncacheable"
+		return nil, nil, "uncacheable"
 	}
 	v := query.Eligibility(info, cat, query.Env{InTransaction: inTx, SearchPath: sp, TextParams: textParams})
 	if !v.Cacheable() {
-		return nil, v.Reason.String()
+		return nil, nil, v.Reason.String()
 	}
-	deps, ok := cat.ReadDependencies(&info.Statements[0], sp)
+	whole, keys, ok := cat.ReadKeys(&info.Statements[0], sp, vals)
 	if !ok {
-		return nil, "uncacheable"
+		return nil, nil, "uncacheable"
 	}
-	tables := make([]cache.TableID, len(deps))
-	for i, d := range deps {
-		tables[i] = tableID(d)
+	tables := make([]cache.TableID, 0, len(whole)+len(keys))
+	for _, d := range whole {
+		tables = append(tables, tableID(d))
 	}
-	return tables, ""
+	var rowKeys []cache.RowKey
+	for _, k := range keys {
+		t := tableID(k.Relation)
+		tables = append(tables, t)
+		if len(k.Values) == 1 {
+			rowKeys = append(rowKeys, cache.RowKey{Table: t, Column: k.Column, Value: k.Values[0]})
+		}
+	}
+	return tables, rowKeys, ""
 }
 
 // keyBase starts a cache key with what every statement of this session
@@ -247,7 +256,7 @@ func (s *Session) lookupQuery(res query.Result, sql string) (bool, *cache.Fill) 
 	if c == nil || c.Disabled() {
 		return false, nil
 	}
-	tables, reason := s.cacheable(res.Info, nil)
+	tables, rowKeys, reason := s.cacheable(res.Info, nil, query.Values{Literals: res.Literals})
 	if reason != "" {
 		s.srv.cacheStats.add(reason)
 		return false, nil
@@ -259,7 +268,7 @@ func (s *Session) lookupQuery(res query.Result, sql string) (bool, *cache.Fill) 
 		s.srv.cacheStats.add("uncacheable")
 		return false, nil
 	}
-	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables,
+	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables, RowKeys: rowKeys,
 		Fingerprint: strconv.FormatUint(res.Info.Fingerprint, 16), Hint: cacheHint(res.Hint)})
 	switch r.Status {
 	case cache.StatusHit, cache.StatusStale:
@@ -401,7 +410,7 @@ func finishFill(e *expectation, ok bool, srv *Server) {
 // invalidateLocked applies the write set of a statement that may have
 // changed data (a write, DDL, or a read calling a function that may write)
 // and remembers it for the end of the transaction. mu is held.
-func (s *Session) invalidateLocked(info *query.Info) {
+func (s *Session) invalidateLocked(info *query.Info, vals query.Values) {
 	c := s.srv.cache
 	if c == nil || info == nil {
 		return
@@ -430,20 +439,47 @@ func (s *Session) invalidateLocked(info *query.Info) {
 	cat, _ := s.srv.catalogFor(s)
 	all := ddl || (cat == nil && !readOnly) || s.lexerUnsafe
 	var tables []cache.TableID
+	var writes []cache.Write
 	if !all {
-		ws := cat.Invalidations(info, s.searchPath())
+		vals.NoConversion = s.noConversionLocked()
+		ws := cat.InvalidationsWith(info, s.searchPath(), vals)
 		all = ws.All || (ws.MayWrite && s.srv.config().VolatileInvalidatesAll)
 		for _, t := range ws.Tables {
 			tables = append(tables, tableID(t))
 		}
+		writes = keyedWrites(ws.Keys)
 	}
-	if all {
+	switch {
+	case all:
 		c.InvalidateDatabase(db)
 		s.txInvalidAll = true
-	} else if len(tables) > 0 {
-		c.Invalidate(db, tables...)
-		s.txInvalid = append(s.txInvalid, tables...)
+	default:
+		if len(tables) > 0 {
+			c.Invalidate(db, tables...)
+			s.txInvalid = append(s.txInvalid, tables...)
+		}
+		if len(writes) > 0 {
+			c.InvalidateWrites(db, writes...)
+			s.txWrites = append(s.txWrites, writes...)
+		}
 	}
+}
+
+// keyedWrites groups the query package's keyed writes by table.
+func keyedWrites(keys []query.TableKey) []cache.Write {
+	var out []cache.Write
+	for _, k := range keys {
+		t := tableID(k.Relation)
+		i := len(out) - 1
+		for ; i >= 0 && out[i].Table != t; i-- {
+		}
+		if i < 0 {
+			out = append(out, cache.Write{Table: t, Columns: []cache.ColumnValues{}})
+			i = len(out) - 1
+		}
+		out[i].Columns = append(out[i].Columns, cache.ColumnValues{Column: k.Column, Values: k.Values})
+	}
+	return out
 }
 
 // callsFunctions reports whether any statement of info calls a function
@@ -461,7 +497,7 @@ func callsFunctions(info *query.Info) bool {
 // is invalidated again now that the commit is visible, and published to
 // the other pgwarp instances. mu is held.
 func (s *Session) endInvalidationsLocked() {
-	if !s.txInvalidAll && len(s.txInvalid) == 0 {
+	if !s.txInvalidAll && len(s.txInvalid) == 0 && len(s.txWrites) == 0 {
 		return
 	}
 	c, db := s.srv.cache, s.upstreamDatabase()
@@ -471,12 +507,15 @@ func (s *Session) endInvalidationsLocked() {
 	}
 	if s.txInvalidAll {
 		c.InvalidateDatabase(db)
-		s.srv.publish(s, db, nil)
+		s.srv.publish(s, db, nil, nil)
 	} else {
 		c.Invalidate(db, s.txInvalid...)
-		s.srv.publish(s, db, s.txInvalid)
+		c.InvalidateWrites(db, s.txWrites...)
+		s.srv.publish(s, db, s.txInvalid, s.txWrites)
 	}
 	s.txInvalid, s.txInvalidAll = s.txInvalid[:0], false
+	clear(s.txWrites) // the values are retained by nothing else
+	s.txWrites = s.txWrites[:0]
 }
 
 // stmtShape is a prepared statement as the client parsed it, classified.
@@ -486,6 +525,56 @@ type stmtShape struct {
 	info  *query.Info // its classification
 	text  string      // its comment-free text, for cache keys
 	hint  query.Hint  // its pgwarp hints
+	// literals are the literal tokens of its text, when its
+	// classification has key predicates.
+	literals []query.Literal
+}
+
+// notePortalLocked records what portal runs: sh, bound with the Bind body
+// rest (after the portal and statement names). mu is held.
+func (s *Session) notePortalLocked(portal string, sh *stmtShape, rest []byte) {
+	s.portals[portal], s.portalSQL[portal], s.portalSeq[portal] = sh.info, sh.query, s.pushed
+	if sh.info == nil || !sh.info.Keyed() {
+		delete(s.portalVals, portal)
+		return
+	}
+	s.portalVals[portal] = sh.values(rest)
+}
+
+// values returns the literal and parameter values of an execution of sh
+// bound with the Bind body rest; the parameters are copied (the body's
+// buffer is reused). A malformed body gives no parameters, which narrows
+// nothing.
+func (sh *stmtShape) values(rest []byte) query.Values {
+	v := query.Values{Literals: sh.literals}
+	formats, values, _, ok := bindParams(rest)
+	if !ok {
+		return v
+	}
+	v.Params = make([]query.Param, len(values))
+	for i, val := range values {
+		p := query.Param{Binary: paramFormat(formats, i) == 1}
+		if val != nil {
+			p.Value = append([]byte{}, val...)
+		}
+		if i < len(sh.types) {
+			p.Type = sh.types[i]
+		}
+		v.Params[i] = p
+	}
+	return v
+}
+
+// paramFormat returns the format code of parameter i under a Bind's
+// format codes.
+func paramFormat(formats []int16, i int) int16 {
+	switch {
+	case len(formats) == 1:
+		return formats[0]
+	case i < len(formats):
+		return formats[i]
+	}
+	return 0
 }
 
 // bindParams extracts the parameter formats and values of a Bind body
@@ -576,7 +665,11 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte) (answe
 			textParams = append(textParams, v)
 		}
 	}
-	tables, reason := s.cacheable(d.info, textParams)
+	var vals query.Values
+	if d.info != nil && d.info.Keyed() {
+		vals = d.values(rest)
+	}
+	tables, rowKeys, reason := s.cacheable(d.info, textParams, vals)
 	if reason != "" {
 		s.srv.cacheStats.add(reason)
 		return false, nil, nil
@@ -604,7 +697,7 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte) (answe
 	if err != nil {
 		return false, nil, nil
 	}
-	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables,
+	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables, RowKeys: rowKeys,
 		Fingerprint: strconv.FormatUint(d.info.Fingerprint, 16), Hint: cacheHint(d.hint)})
 	var e *cache.Entry
 	switch r.Status {

@@ -35,12 +35,13 @@ type notifier struct {
 
 // publish queues an invalidation for the other instances; it never blocks
 // (a full queue degrades to a whole-database invalidation).
-func (srv *Server) publish(s *Session, db string, tables []cache.TableID) {
+func (srv *Server) publish(s *Session, db string, tables []cache.TableID, writes []cache.Write) {
 	n := srv.notifierFor(s, db)
 	if n == nil {
 		return
 	}
-	inv := cache.Invalidation{Origin: srv.instance, Database: db, Tables: append([]cache.TableID(nil), tables...)}
+	inv := cache.Invalidation{Origin: srv.instance, Database: db, Tables: append([]cache.TableID(nil), tables...),
+		Writes: append([]cache.Write(nil), writes...)}
 	select {
 	case n.queue <- inv:
 	default:
@@ -125,7 +126,7 @@ func (n *notifier) publisher() {
 		}
 		n.mu.Lock()
 		if n.overflow {
-			inv.Tables, n.overflow = nil, false
+			inv.Tables, inv.Writes, n.overflow = nil, nil, false
 		}
 		n.mu.Unlock()
 		payload, err := inv.MarshalText()
@@ -162,12 +163,13 @@ func (n *notifier) listener() {
 			if err := inv.UnmarshalText([]byte(m.Payload)); err != nil || inv.Origin == n.srv.instance {
 				return
 			}
-			if len(inv.Tables) == 0 {
+			if len(inv.Tables) == 0 && len(inv.Writes) == 0 {
 				// Whole-database invalidations are what DDL publishes.
 				c.InvalidateDatabase(inv.Database)
 				n.srv.refreshCatalog(inv.Database)
 			} else {
 				c.Invalidate(inv.Database, inv.Tables...)
+				c.InvalidateWrites(inv.Database, inv.Writes...)
 			}
 		}
 		conn := n.connect(cfg)

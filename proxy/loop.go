@@ -118,6 +118,9 @@ func (s *Session) handle(typ byte, body []byte) error {
 			return nil
 		}
 		s.nextExecFill, s.curSQL = fill, text
+		if res.Info.Keyed() {
+			s.nextVals = query.Values{Literals: res.Literals}
+		}
 		return s.forwardInfo(expectQuery, typ, body, res.Info)
 	case msgParse, msgBind, msgClose, msgDescribe:
 		if s.skipToSync {
@@ -137,7 +140,7 @@ func (s *Session) handle(typ byte, body []byte) error {
 		var info *query.Info
 		if portal, _, ok := readCString(body); ok {
 			s.mu.Lock()
-			info, s.curSQL = s.portals[portal], s.portalSQL[portal]
+			info, s.curSQL, s.nextVals = s.portals[portal], s.portalSQL[portal], s.portalVals[portal]
 			s.mu.Unlock()
 		}
 		return s.forwardInfo(expectExecute, typ, body, info)
@@ -230,6 +233,7 @@ func (s *Session) forwardInfo(kind expectKind, typ byte, body []byte, info *quer
 	e := expectation{kind: kind, info: info, run: rn}
 	switch kind {
 	case expectQuery, expectExecute:
+		e.vals, s.nextVals = s.nextVals, query.Values{}
 		e.fill, s.nextExecFill = s.nextExecFill, nil
 		e.obs = s.startObs(info, s.curSQL, cacheStatusOf(e.fill != nil), s.pinned && s.mode == PoolTransaction)
 	case expectDescribePortal:
@@ -270,7 +274,7 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 		if portal, stmt, rest, err := decodeBindNames(body); err == nil {
 			sh, ok := s.sessionStmts[stmt]
 			s.mu.Lock()
-			s.portals[portal], s.portalSQL[portal] = sh.info, sh.query
+			s.notePortalLocked(portal, &sh, rest)
 			s.mu.Unlock()
 			if ok && stmt != "" {
 				answered, fillDesc, fill := s.lookupExtended(sh, portal, rest)
@@ -296,7 +300,7 @@ func (s *Session) shapeOf(sql string, types []uint32) stmtShape {
 		sql = sql[:i]
 	}
 	r := s.srv.classify.Classify(sql)
-	return stmtShape{query: sql, types: types, info: r.Info, text: r.Text, hint: r.Hint}
+	return stmtShape{query: sql, types: types, info: r.Info, text: r.Text, hint: r.Hint, literals: r.Literals}
 }
 
 func (s *Session) classify(text []byte) *query.Info {
@@ -318,6 +322,8 @@ func (s *Session) pushLocked(e expectation) {
 	if e.kind.endsWithReadyForQuery() {
 		s.serverSkip = false
 	}
+	s.pushed++
+	e.seq = s.pushed
 	s.q.push(e)
 }
 

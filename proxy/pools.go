@@ -155,8 +155,13 @@ func (srv *Server) newPool(s *Session, k poolKey) (*pool.Pool, error) {
 // setting from now on (SET application_name, set_config(…), a rolled back
 // SET reverting); one answering pgwarp's own settings sync is not news.
 func (s *Session) noteParameterStatusLocked(name, value string, own bool) {
-	if name == "application_name" {
+	switch name {
+	case "application_name":
 		s.appName.Store(value)
+	case "client_encoding":
+		s.clientEncoding = value
+	case "server_encoding":
+		s.serverEncoding = value
 	}
 	if own && s.settings != nil {
 		s.settings[strings.ToLower(name)] = value
@@ -165,6 +170,12 @@ func (s *Session) noteParameterStatusLocked(name, value string, own bool) {
 		!query.LexerCompatible(s.settings["standard_conforming_strings"], s.settings["client_encoding"]) {
 		s.markLexerUnsafeLocked()
 	}
+}
+
+// noConversionLocked reports whether the server receives this session's
+// text as sent (see query.Values.NoConversion). mu is held.
+func (s *Session) noConversionLocked() bool {
+	return s.serverEncoding != "" && (s.serverEncoding == "SQL_ASCII" || s.serverEncoding == s.clientEncoding)
 }
 
 // markLexerUnsafeLocked notes that pgwarp can no longer read this

@@ -165,9 +165,11 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		if name == "" {
 			s.mu.Lock()
 			if s.unnamed != nil {
-				s.portals[portal], s.portalSQL[portal] = s.unnamed.info, s.unnamed.query
+				s.notePortalLocked(portal, s.unnamed, rest)
 			} else {
 				delete(s.portals, portal)
+				delete(s.portalVals, portal)
+				delete(s.portalSeq, portal)
 			}
 			s.mu.Unlock()
 			return s.forwardWithUnnamed(expectBind, typ, body)
@@ -178,7 +180,7 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			return nil
 		}
 		s.mu.Lock()
-		s.portals[portal], s.portalSQL[portal] = d.info, d.query
+		s.notePortalLocked(portal, &d.stmtShape, rest)
 		if reshaped {
 			rest = singleResultFormat(rest)
 			s.describeNext[portal] = true

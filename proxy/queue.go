@@ -103,6 +103,14 @@ type expectation struct {
 	// each to its statement.
 	info    *query.Info
 	stmtIdx int
+	// vals are the literal and parameter values of the statement (Query,
+	// Execute), when its classification has key predicates: they narrow
+	// its invalidations to rows (query.Catalog.InvalidationsWith).
+	vals query.Values
+	// seq numbers the expectations pushLocked queues, in order (0 for one
+	// inserted out of order): portals bound after the ReadyForQuery of
+	// one was queued outlive it (endTransactionLocked).
+	seq uint64
 	// stmt and stmtVer name the renamed statement a Bind or Describe
 	// used, so that a stale plan can invalidate it.
 	stmt  *stmtDef

@@ -365,7 +365,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 				s.fillResult(head, r.buf[start:end])
 			}
 			if head.info != nil && !s.mute {
-				s.invalidateLocked(head.info)
+				s.invalidateLocked(head.info, head.vals)
 			}
 			r.pass(head, start, end)
 			s.noteCommandTagLocked(body)
@@ -497,7 +497,14 @@ func (r *relay) readyForQuery(head *expectation, status byte, start, end int) {
 	prev := s.txStatus
 	s.txStatus = status
 	r.b.TxStatus = status
-	s.endTransactionLocked(status, r.b)
+	// pgwarp's own statements (settings sync, cancel cleanup) may be
+	// queued after the client's Bind and before its Execute: only a
+	// ReadyForQuery the client hears ends the client's portals.
+	seq := head.seq
+	if head.swallow && !head.passReady {
+		seq = 0
+	}
+	s.endTransactionLocked(status, r.b, seq)
 	s.noteTxStatusLocked(prev, status)
 	s.copyIn.Store(false)
 	s.copyOut = false

@@ -178,9 +178,16 @@ type Session struct {
 	nextExecFill *cache.Fill
 	sessionStmts map[string]stmtShape // session mode: the client's statements
 	txInvalid    []cache.TableID
+	txWrites     []cache.Write // row-keyed writes of the transaction
 	txInvalidAll bool
 	txDDL        bool // the transaction ran DDL: reload the catalog at its end
 	lexerUnsafe  bool // see markLexerUnsafeLocked
+
+	// serverEncoding and clientEncoding are the encodings the client was
+	// told in ParameterStatus (mu): equal, or SQL_ASCII on the server,
+	// text reaches the server unconverted, so that non-ASCII text values
+	// may key cache entries (query.Values.NoConversion).
+	serverEncoding, clientEncoding string
 	// Observation (observe.go): the session span and its context, the
 	// pool's metrics, and the pool wait of the statement about to start
 	// (session goroutine).
@@ -191,6 +198,18 @@ type Session struct {
 	wait      time.Duration
 	curSQL    string            // raw text of the statement being forwarded
 	portalSQL map[string]string // raw text each open portal runs (mu)
+	// portalVals are the values each open portal was bound with, kept
+	// when its statement has key predicates (mu).
+	portalVals map[string]query.Values
+	// portalSeq is, for each open portal, the number of expectations
+	// queued before its Bind (mu): a ReadyForQuery ends the portals bound
+	// before its Sync or Query was queued, not those of a pipelined next
+	// transaction.
+	portalSeq map[string]uint64
+	pushed    uint64 // expectations queued so far (mu)
+	// nextVals are the values of the Query or Execute being forwarded
+	// (session goroutine), for its expectation.
+	nextVals query.Values
 	// sp memoises the parsed search_path (guarded by mu).
 	sp         query.SearchPath
 	spText     string
@@ -208,7 +227,7 @@ type Session struct {
 }
 
 func newSession(srv *Server, id uint64, conn net.Conn) *Session {
-	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}, failedExit: map[string]bool{}, describeNext: map[string]bool{}, sessionStmts: map[string]stmtShape{}, portalSQL: map[string]string{}}
+	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}, failedExit: map[string]bool{}, describeNext: map[string]bool{}, sessionStmts: map[string]stmtShape{}, portalSQL: map[string]string{}, portalVals: map[string]query.Values{}, portalSeq: map[string]uint64{}}
 	s.remote = conn.RemoteAddr().String()
 	s.cond = sync.NewCond(&s.mu)
 	s.batchOut = -1
@@ -488,6 +507,7 @@ func (s *Session) startBackend(cfg *Config, b *pool.Backend) error {
 	}
 	s.srv.registerKey(s, pid)
 	s.mu.Lock()
+	s.serverEncoding, s.clientEncoding = params["server_encoding"], params["client_encoding"]
 	s.updatePinLocked()
 	s.mu.Unlock()
 	s.startSessionSpan()

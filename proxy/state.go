@@ -212,8 +212,11 @@ func (s *Session) forgetClientStatementsLocked() {
 // endTransactionLocked runs at every ReadyForQuery: when the transaction
 // ended, the settings changes it made are kept if it committed. When pgwarp
 // cannot tell (an error or ROLLBACK TO inside a transaction that changed
-// settings), the session is pinned rather than guessed about. mu is held.
-func (s *Session) endTransactionLocked(status byte, b *pool.Backend) {
+// settings), the session is pinned rather than guessed about. The portals
+// bound before the expectation numbered seq was queued are forgotten; a
+// pipelining client may already have bound the next transaction's. mu is
+// held.
+func (s *Session) endTransactionLocked(status byte, b *pool.Backend, seq uint64) {
 	switch status {
 	case txFailed:
 		s.txError = true
@@ -223,8 +226,14 @@ func (s *Session) endTransactionLocked(status byte, b *pool.Backend) {
 	}
 	defer func() {
 		s.txSettings, s.txError, s.txRollbacks, s.txLastTag = s.txSettings[:0], false, 0, ""
-		clear(s.portals)
-		clear(s.portalSQL)
+		for p, n := range s.portalSeq {
+			if n < seq {
+				delete(s.portals, p)
+				delete(s.portalSQL, p)
+				delete(s.portalVals, p)
+				delete(s.portalSeq, p)
+			}
+		}
 	}()
 	if len(s.txSettings) == 0 {
 		return
