@@ -114,6 +114,9 @@ func (s *Session) endObs(o *queryObs, sqlstate string) {
 			s.pm.QueryError(sqlstate)
 		}
 	}
+	if sqlstate != "" {
+		s.logQueryError(o.info, sqlstate, d)
+	}
 	if t := s.srv.config().SlowQueryThreshold; t > 0 && d >= t {
 		summary := ""
 		if o.info != nil {
@@ -121,6 +124,22 @@ func (s *Session) endObs(o *queryObs, sqlstate string) {
 		}
 		telemetry.LogSlowQuery(s.ctx(), s.logger(), t, telemetry.SlowQuery{Duration: d, Summary: summary,
 			Rows: o.rows, Bytes: o.bytes, SQLState: sqlstate})
+	}
+}
+
+// logQueryError logs an error the client receives for a statement. The
+// error's message may quote a value (22P02 echoes its input), so only its
+// code and the statement's summary are logged; d is the statement's
+// duration, 0 for a failed Parse, Bind or Describe.
+func (s *Session) logQueryError(info *query.Info, sqlstate string, d time.Duration) {
+	summary := ""
+	if info != nil {
+		summary = info.Summary
+	}
+	if d > 0 {
+		s.logInfo("query failed", "sqlstate", sqlstate, "summary", summary, "duration", d.Round(time.Microsecond))
+	} else {
+		s.logInfo("query failed", "sqlstate", sqlstate, "summary", summary)
 	}
 }
 

@@ -1,8 +1,13 @@
 package proxy_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -95,5 +100,77 @@ func TestQuerySpansCarryCacheStatusPolicyEventsErrorsAndTheApplicationsTrace(t *
 			names = append(names, s.Name+"/"+attr(s, telemetry.AttrCacheStatus))
 		}
 		t.Fatalf("miss %v hit %v policy %v error %v parent %v session %v; spans %v", sawMiss, sawHit, sawPolicy, sawError, sawParent, sawSession, names)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the proxy's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestLogsALinePerConnectionAndPerErrorWithoutValues(t *testing.T) {
+	db := dashboardDB(t)
+	c := pgtest.Shared(t)
+	var logs lockedBuffer
+	p := proxytest.Start(t, c, proxytest.Options{Mode: proxy.PoolTransaction, Configure: func(pc *proxy.Config) {
+		pc.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	}})
+	conn := connect(t, p, db)
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "SELECT 'secret-value-42'::int"); err == nil {
+		t.Fatal("the bad cast succeeded")
+	}
+	if _, err := conn.Exec(ctx, "SELECT $1::int", "other-secret-7"); err == nil {
+		t.Fatal("the bad parameter succeeded")
+	}
+	conn.Close(ctx)
+	p.Stop(t)
+	out := logs.String()
+	lines := map[string]map[string]any{}
+	failed := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		msg, _ := rec["msg"].(string)
+		lines[msg] = rec
+		if msg == "query failed" {
+			failed++
+			if rec["sqlstate"] != "22P02" || rec["summary"] != "SELECT" {
+				t.Errorf("query failed line: %v", rec)
+			}
+		}
+	}
+	for _, msg := range []string{"connection opened", "query failed", "connection closed"} {
+		rec, ok := lines[msg]
+		if !ok {
+			t.Errorf("no %q line in\n%s", msg, out)
+			continue
+		}
+		for _, key := range []string{"session", "client", "user", "database"} {
+			if rec[key] == nil || rec[key] == "" {
+				t.Errorf("%q line lacks %s: %v", msg, key, rec)
+			}
+		}
+	}
+	if failed != 2 {
+		t.Errorf("%d query failed lines, want 2:\n%s", failed, out)
+	}
+	if strings.Contains(out, "secret-value-42") || strings.Contains(out, "other-secret-7") {
+		t.Errorf("a value reached the log:\n%s", out)
 	}
 }

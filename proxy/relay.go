@@ -247,13 +247,21 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 			return nil
 		}
 		finishFill(head, false, s.srv)
+		_, code, _ := parseErrorFields(body)
 		if head.obs.active {
-			_, code, _ := parseErrorFields(body)
 			if head.kind == expectExecute {
 				s.endObs(&head.obs, code)
 			} else if head.errCode == "" {
 				head.errCode = code
 			}
+		} else if !s.mute {
+			// A Parse, Bind or Describe failed: no statement's
+			// observation logs it.
+			info := head.info
+			if info == nil && head.stmt != nil {
+				info = head.stmt.info
+			}
+			s.logQueryError(info, code, 0)
 		}
 		r.errorResponse(head, body, start, end)
 		s.copyIn.Store(false)
