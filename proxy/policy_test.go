@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -332,4 +333,37 @@ func TestDefaultLimitsOfRowsAndBytes(t *testing.T) {
 	}
 	wantViolation(t, rows.Err(), "54000", "max_result_bytes")
 	mustExec(t, conn, "SELECT 1")
+}
+
+func TestCopyToCountsRowsAndBytesReturned(t *testing.T) {
+	p, db, _ := policyProxy(t, smallLimits(policy.ModeEnforce), 1)
+	conn := connect(t, p, db)
+	ctx := context.Background()
+	var buf bytes.Buffer
+	if _, err := conn.PgConn().CopyTo(ctx, &buf, "COPY (SELECT x FROM generate_series(1, 1000) x) TO STDOUT"); err != nil {
+		t.Fatalf("1000 rows at the limit: %v", err)
+	}
+	if n := strings.Count(buf.String(), "\n"); n != 1000 {
+		t.Fatalf("copied %d rows, want 1000", n)
+	}
+	buf.Reset()
+	_, err := conn.PgConn().CopyTo(ctx, &buf, "COPY (SELECT x FROM generate_series(1, 10000000) x) TO STDOUT (FORMAT csv)")
+	wantViolation(t, err, "54000", "max_rows_per_query")
+	if n := strings.Count(buf.String(), "\n"); n > 1000 {
+		t.Errorf("the client received %d rows past the limit", n)
+	}
+	buf.Reset()
+	_, err = conn.PgConn().CopyTo(ctx, &buf, "COPY (SELECT repeat('x', 100000) FROM generate_series(1, 20)) TO STDOUT")
+	wantViolation(t, err, "54000", "max_result_bytes")
+	// The session and its only backend are fine afterwards.
+	var one int
+	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("after the violations: %d, %v", one, err)
+	}
+	// psql, a real COPY client, sees the error and carries on.
+	res := runPsql(t, t.TempDir(), p.Keyword("postgres", db), nil, "-v", "ON_ERROR_STOP=0",
+		"-c", `\copy (SELECT x FROM generate_series(1, 5000) x) to '/dev/null'`, "-c", "SELECT 42")
+	if !strings.Contains(res.stderr, "max_rows_per_query") || strings.TrimSpace(res.stdout) != "42" {
+		t.Errorf("psql: exit %d\nstdout:\n%s\nstderr:\n%s", res.exit, res.stdout, res.stderr)
+	}
 }

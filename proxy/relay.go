@@ -352,6 +352,20 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		if head.kind != expectQuery && head.kind != expectExecute {
 			return r.unexpected(head, typ)
 		}
+		if s.copyOut {
+			// COPY TO STDOUT sends one CopyData per row: rows returned,
+			// under the same limits as DataRows.
+			head.obs.rows++
+			head.obs.bytes += int64(size)
+			if rn := head.run; rn != nil && rn.violation == nil && !s.mute {
+				if v := rn.obs.Row(size); v != nil {
+					head.obs.noteViolation(v)
+					if v.Enforced() {
+						r.violate(head, rn, v, true)
+					}
+				}
+			}
+		}
 		r.pass(head, start, end)
 	case msgCommandComplete, msgEmptyQuery:
 		if typ == msgCommandComplete {
