@@ -58,6 +58,11 @@ type Statement struct {
 	// transaction block (the last ReadyForQuery status was 'T' or 'E'), and
 	// false for an autocommit statement.
 	InTransaction bool
+	// MaxRowsWritten is an upper bound on the rows the statement can
+	// write, known before it runs (INSERT … VALUES with n rows, UPDATE or
+	// DELETE by a unique key), or 0 when unknown. A write bounded within
+	// the rows-per-write limit cannot exceed it, so it is not wrapped.
+	MaxRowsWritten int64
 }
 
 // Check returns the limits that apply to st, run by user on database. It
@@ -83,7 +88,8 @@ func (e *Engine) Check(database, user string, st Statement) Decision {
 	d.TransactionTimeout = time.Duration(v[fieldTransactionTimeout])
 	if st.Write {
 		d.MaxWriteRows = v[fieldMaxRowsPerWrite]
-		d.WrapWrite = !st.InTransaction && d.MaxWriteRows > 0 && d.Mode == ModeEnforce
+		d.WrapWrite = !st.InTransaction && d.MaxWriteRows > 0 && d.Mode == ModeEnforce &&
+			(st.MaxRowsWritten <= 0 || st.MaxRowsWritten > d.MaxWriteRows)
 	}
 	if !st.InTransaction {
 		d.StatementTimeout = time.Duration(v[fieldStatementTimeout])

@@ -48,6 +48,12 @@ func TestCheckAppliesOnlyTheLimitsThatConcernTheStatement(t *testing.T) {
 			policy.Decision{Mode: policy.ModeWarn, MaxRows: rows, MaxResultBytes: bytes, MaxWriteRows: rows, StatementTimeout: stmt, TransactionTimeout: tx}},
 		{"autocommit write without a write limit is not wrapped", noWriteLimit, autocommitWrite,
 			policy.Decision{Mode: policy.ModeEnforce, MaxRows: rows, MaxResultBytes: bytes, StatementTimeout: stmt, TransactionTimeout: tx}},
+		{"autocommit write bounded within the limit is not wrapped", enforce, policy.Statement{Write: true, MaxRowsWritten: 1},
+			policy.Decision{Mode: policy.ModeEnforce, MaxRows: rows, MaxResultBytes: bytes, MaxWriteRows: rows, StatementTimeout: stmt, TransactionTimeout: tx}},
+		{"autocommit write bounded at the limit is not wrapped", enforce, policy.Statement{Write: true, MaxRowsWritten: rows},
+			policy.Decision{Mode: policy.ModeEnforce, MaxRows: rows, MaxResultBytes: bytes, MaxWriteRows: rows, StatementTimeout: stmt, TransactionTimeout: tx}},
+		{"autocommit write bounded beyond the limit is wrapped", enforce, policy.Statement{Write: true, MaxRowsWritten: rows + 1},
+			policy.Decision{Mode: policy.ModeEnforce, MaxRows: rows, MaxResultBytes: bytes, MaxWriteRows: rows, StatementTimeout: stmt, TransactionTimeout: tx, WrapWrite: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assertLimits(t, tc.engine.Check("app", "web", tc.st), tc.want)

@@ -466,10 +466,10 @@ func (s *Session) upstreamDatabaseSafe() string {
 }
 
 func (srv *Server) showStats() *ResultSet {
-	rs := &ResultSet{Columns: []string{"database", "clients", "total_query_count", "total_xact_count"}}
+	rs := &ResultSet{Columns: []string{"database", "clients", "total_query_count", "total_xact_count", "wrapped_writes"}}
 	type agg struct {
-		clients        int
-		queries, xacts int64
+		clients                 int
+		queries, xacts, wrapped int64
 	}
 	per := map[string]*agg{}
 	// Live sessions and the totals of ended ones are read under one hold
@@ -489,6 +489,7 @@ func (srv *Server) showStats() *ResultSet {
 		a.clients++
 		a.queries += sess.queries.Load()
 		a.xacts += sess.transactions.Load()
+		a.wrapped += sess.wrapped.Load()
 	}
 	for n, t := range srv.endedStats {
 		a := per[n]
@@ -498,6 +499,7 @@ func (srv *Server) showStats() *ResultSet {
 		}
 		a.queries += t[0]
 		a.xacts += t[1]
+		a.wrapped += t[2]
 	}
 	names := make([]string, 0, len(per))
 	for n := range per {
@@ -506,11 +508,11 @@ func (srv *Server) showStats() *ResultSet {
 	sort.Strings(names)
 	for _, n := range names {
 		a := per[n]
-		rs.Rows = append(rs.Rows, []string{n, itoa(a.clients), i64(a.queries), i64(a.xacts)})
+		rs.Rows = append(rs.Rows, []string{n, itoa(a.clients), i64(a.queries), i64(a.xacts), i64(a.wrapped)})
 	}
 	// The last row: clients now connected, and the totals since start.
 	st := &srv.stats
-	rs.Rows = append(rs.Rows, []string{"(total since start)", i64(srv.clients.Load()), i64(st.queries.Load()), i64(st.transactions.Load())})
+	rs.Rows = append(rs.Rows, []string{"(total since start)", i64(srv.clients.Load()), i64(st.queries.Load()), i64(st.transactions.Load()), i64(st.wrappedWrites.Load())})
 	if srv.policy != nil {
 		// Policy violations (enforced and warned) per database.
 		per := map[string]int64{}

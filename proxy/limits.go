@@ -64,6 +64,21 @@ func isWrite(info *query.Info) bool {
 	return false
 }
 
+// writeBoundLocked bounds the rows an autocommit write can write
+// (query.Catalog.MaxRowsWritten), or returns 0. It uses the catalog only
+// when the cache keeps it current (DDL reloads it); without the cache no
+// write is bounded. mu is held.
+func (s *Session) writeBoundLocked(info *query.Info) int64 {
+	if c := s.srv.cache; c == nil || c.Disabled() || s.lexerUnsafe {
+		return 0
+	}
+	cat, current := s.srv.catalogFor(s)
+	if !current {
+		return 0
+	}
+	return cat.MaxRowsWritten(info, s.searchPath(), s.nextVals)
+}
+
 // isTxExit reports whether info is a single COMMIT, END, ROLLBACK or ABORT.
 func isTxExit(info *query.Info) bool {
 	if info == nil || len(info.Statements) != 1 {
@@ -82,7 +97,11 @@ func (s *Session) newRunLocked(info *query.Info) *run {
 	}
 	write := isWrite(info)
 	inTx := s.lease != nil && s.txStatus != txIdle
-	dec := eng.Check(s.database, s.user, policy.Statement{Write: write, InTransaction: inTx})
+	pst := policy.Statement{Write: write, InTransaction: inTx}
+	if write && !inTx {
+		pst.MaxRowsWritten = s.writeBoundLocked(info)
+	}
+	dec := eng.Check(s.database, s.user, pst)
 	if dec.Mode == policy.ModeOff {
 		return nil
 	}
@@ -250,6 +269,12 @@ func hasTransactionControl(info *query.Info) bool {
 func (s *Session) wrapLocked(rn *run, kind expectKind) {
 	begin := appendMsg(nil, msgQuery, []byte("BEGIN\x00"))
 	beginExp := expectation{kind: expectQuery, swallow: true}
+	defer func() {
+		if rn.wrapped {
+			s.wrapped.Add(1)
+			s.srv.stats.wrappedWrites.Add(1)
+		}
+	}()
 	switch {
 	case kind == expectQuery:
 		s.out = append(s.out, begin...)

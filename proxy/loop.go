@@ -118,9 +118,7 @@ func (s *Session) handle(typ byte, body []byte) error {
 			return nil
 		}
 		s.nextExecFill, s.curSQL = fill, text
-		if res.Info.Keyed() {
-			s.nextVals = query.Values{Literals: res.Literals}
-		}
+		s.nextVals = query.Values{Literals: res.Literals} // nil unless keyed
 		return s.forwardInfo(expectQuery, typ, body, res.Info)
 	case msgParse, msgBind, msgClose, msgDescribe:
 		if s.skipToSync {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgwarp/pgwarp/cache"
 	"github.com/pgwarp/pgwarp/internal/pgtest"
 	"github.com/pgwarp/pgwarp/policy"
 	"github.com/pgwarp/pgwarp/proxy"
@@ -365,5 +367,80 @@ func TestCopyToCountsRowsAndBytesReturned(t *testing.T) {
 		"-c", `\copy (SELECT x FROM generate_series(1, 5000) x) to '/dev/null'`, "-c", "SELECT 42")
 	if !strings.Contains(res.stderr, "max_rows_per_query") || strings.TrimSpace(res.stdout) != "42" {
 		t.Errorf("psql: exit %d\nstdout:\n%s\nstderr:\n%s", res.exit, res.stdout, res.stderr)
+	}
+}
+
+// TestWritesBoundedByAUniqueKeyAreNotWrapped checks that an autocommit
+// write pgwarp can bound within max_rows_per_write before it runs (UPDATE
+// by primary key, a short INSERT … VALUES) goes upstream as it is, while
+// other writes are still wrapped (SHOW STATS counts them) and undone past
+// the limit.
+func TestWritesBoundedByAUniqueKeyAreNotWrapped(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	pgtest.Exec(t, c, db, `CREATE TABLE w (id int PRIMARY KEY, v text); INSERT INTO w SELECT g, '' FROM generate_series(1, 3000) g`)
+	eng, err := policy.New(smallLimits(policy.ModeEnforce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := cache.New(cache.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proxytest.Start(t, c, proxytest.Options{Mode: proxy.PoolTransaction, MaxSize: 2, Configure: func(pc *proxy.Config) {
+		pc.Policy, pc.Cache = eng, cc
+		pc.AdminUsers = []string{"ops"}
+		pc.Auth.Users = map[string]*proxy.User{"ops": mustUser(t, "ops", "ops-pw", "")}
+	}})
+	admin := adminConn(t, p)
+	conn := connect(t, p, db)
+	ctx := context.Background()
+	wrappedSoFar := func() int {
+		t.Helper()
+		for _, r := range adminRows(t, admin, "SHOW STATS") {
+			if r["database"] == db {
+				n, _ := strconv.Atoi(r["wrapped_writes"])
+				return n
+			}
+		}
+		t.Fatal("SHOW STATS has no row for the database")
+		return 0
+	}
+	wrapped := func(mode pgx.QueryExecMode, sql string, args ...any) bool {
+		t.Helper()
+		before := wrappedSoFar()
+		if _, err := conn.Exec(ctx, sql, append([]any{mode}, args...)...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return wrappedSoFar() > before
+	}
+	// The catalog loads in the background on first use; until then every
+	// write is wrapped.
+	for deadline := time.Now().Add(10 * time.Second); wrapped(pgx.QueryExecModeSimpleProtocol, "UPDATE w SET v = 'a' WHERE id = 1"); {
+		if time.Now().After(deadline) {
+			t.Fatal("an UPDATE by primary key is still wrapped after the catalog had 10s to load")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement, pgx.QueryExecModeExec} {
+		if wrapped(mode, "UPDATE w SET v = 'b' WHERE id = $1", int32(2)) {
+			t.Errorf("mode %v: UPDATE by primary key was wrapped", mode)
+		}
+		if wrapped(mode, "INSERT INTO w VALUES ($1, 'new'), ($2, 'new') ON CONFLICT (id) DO UPDATE SET v = 'c'", int32(5000), int32(5001)) {
+			t.Errorf("mode %v: a two-row INSERT was wrapped", mode)
+		}
+		if !wrapped(mode, "UPDATE w SET v = 'd' WHERE id < $1", int32(3)) {
+			t.Errorf("mode %v: UPDATE by a range was not wrapped", mode)
+		}
+		if !wrapped(mode, "UPDATE w SET v = 'e' WHERE id = $1 OR id = 7", int32(6)) {
+			t.Errorf("mode %v: UPDATE with OR was not wrapped", mode)
+		}
+	}
+	// The limit still holds for what is wrapped.
+	_, err = conn.Exec(ctx, "UPDATE w SET v = 'big' WHERE id <= 2000")
+	wantViolation(t, err, "54000", "max_rows_per_write")
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM w WHERE v = 'big'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d rows were left changed (%v)", n, err)
 	}
 }

@@ -43,7 +43,7 @@ type Server struct {
 	// a database name → paused (true), or resumed under a global PAUSE
 	// (false).
 	paused     map[string]bool
-	endedStats map[string][2]int64 // queries and transactions of ended sessions, per database
+	endedStats map[string][3]int64 // queries, transactions and wrapped writes of ended sessions, per database
 	instance   string
 	// bgCtx ends at shutdown; bg counts the background goroutines.
 	bgCtx  context.Context
@@ -77,6 +77,7 @@ type serverStats struct {
 	cancelRequests atomic.Int64
 	queries        atomic.Int64
 	transactions   atomic.Int64
+	wrappedWrites  atomic.Int64
 	bytesIn        atomic.Int64
 	bytesOut       atomic.Int64
 }
@@ -120,7 +121,7 @@ func New(cfg Config) (*Server, error) {
 	s.paramsSeen = map[*pool.Pool]map[string]map[string]string{}
 	s.notifiers = map[string]*notifier{}
 	s.paused = map[string]bool{}
-	s.endedStats = map[string][2]int64{}
+	s.endedStats = map[string][3]int64{}
 	s.instance = newInstanceID()
 	s.bgCtx, s.bgStop = context.WithCancel(context.Background())
 	s.leaseCtx, s.leaseStop = context.WithCancel(context.Background())
@@ -237,6 +238,7 @@ func (s *Server) removeSession(sess *Session) {
 		t := s.endedStats[name]
 		t[0] += sess.queries.Load()
 		t[1] += sess.transactions.Load()
+		t[2] += sess.wrapped.Load()
 		s.endedStats[name] = t
 	}
 	s.mu.Unlock()

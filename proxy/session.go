@@ -224,6 +224,9 @@ type Session struct {
 
 	queries      atomic.Int64
 	transactions atomic.Int64
+	// wrapped counts the autocommit writes pgwarp ran inside a
+	// transaction of its own to enforce max_rows_per_write.
+	wrapped atomic.Int64
 }
 
 func newSession(srv *Server, id uint64, conn net.Conn) *Session {

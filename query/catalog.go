@@ -116,6 +116,10 @@ type relation struct {
 	// the column type's = (a non-default operator class, or a
 	// nondeterministic collation), which ON CONFLICT may use as arbiter.
 	looseUnique bool
+	// uniqueKeys are the key column names of the table's strict unique indexes
+	// (see the q rows of [CatalogQuery]): equality on all of them
+	// matches at most one row.
+	uniqueKeys [][]string
 
 	viewDef    string
 	policyDefs []string
@@ -188,6 +192,7 @@ const (
 	rowPolicy      = "p"
 	rowColumn      = "c"
 	rowLooseUnique = "u"
+	rowUnique      = "q"
 	catalogColumns = 8
 )
 
@@ -203,7 +208,7 @@ func NewCatalog(rows [][]string) (*Catalog, error) {
 		byName:    make(map[string][]*relation),
 		envPath:   DefaultSearchPath(""),
 	}
-	var viewDeps, inherits, fks, policies, columns, loose [][]string
+	var viewDeps, inherits, fks, policies, columns, loose, uniques [][]string
 	for i, r := range rows {
 		if len(r) != catalogColumns {
 			return nil, fmt.Errorf("query: catalog row %d has %d columns, want %d", i, len(r), catalogColumns)
@@ -245,6 +250,8 @@ func NewCatalog(rows [][]string) (*Catalog, error) {
 			columns = append(columns, r)
 		case rowLooseUnique:
 			loose = append(loose, r)
+		case rowUnique:
+			uniques = append(uniques, r)
 		}
 	}
 	for _, r := range columns {
@@ -264,6 +271,35 @@ func NewCatalog(rows [][]string) (*Catalog, error) {
 	for _, r := range loose {
 		if t := c.relations[qname{r[1], r[2]}]; t != nil {
 			t.looseUnique = true
+		}
+	}
+	for _, r := range uniques {
+		t := c.relations[qname{r[1], r[2]}]
+		if t == nil || r[3] == "" {
+			continue
+		}
+		var key []string
+		for _, f := range strings.Split(r[3], ",") {
+			attnum, err := strconv.Atoi(f)
+			if err != nil {
+				return nil, fmt.Errorf("query: catalog unique index row: %w", err)
+			}
+			name := ""
+			for _, col := range t.columns {
+				if col.attnum == attnum {
+					name = col.name
+				}
+			}
+			if name == "" {
+				// A system column (attnum < 0) or one not loaded: the
+				// index proves nothing pgwarp can use.
+				key = nil
+				break
+			}
+			key = append(key, name)
+		}
+		if key != nil {
+			t.uniqueKeys = append(t.uniqueKeys, key)
 		}
 	}
 	for _, r := range viewDeps {

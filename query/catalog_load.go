@@ -24,6 +24,9 @@ import (
 //	   collation, g: generated column)
 //	u  table with a unique index whose equality may differ from its column types' =
 //	   (a non-default operator class or a nondeterministic collation): schema, name
+//	q  strict unique index of an ordinary table: schema, table, the attnums of
+//	   its key columns joined by commas; strict means valid, immediate, not partial, no
+//	   expressions, default operator classes, deterministic collations
 //
 // View definitions and policy expressions are printed relative to the
 // session's search_path, which the e row records so that [NewCatalog]
@@ -106,7 +109,29 @@ SELECT DISTINCT 'u', n.nspname::text, c.relname::text, '', '', '', '', ''
                  WHERE oc.opcdefault IS NOT TRUE)
         OR EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indcollation::pg_catalog.oid[]) AS k(coll)
                      JOIN pg_catalog.pg_collation co ON co.oid = k.coll
-                    WHERE NOT co.collisdeterministic))`
+                    WHERE NOT co.collisdeterministic))
+UNION ALL
+SELECT 'q', n.nspname::text, c.relname::text,
+       (SELECT pg_catalog.string_agg(k.attnum::text, ',' ORDER BY k.ord)
+          FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)
+         WHERE k.ord <= i.indnkeyatts),
+       '', '', '', ''
+  FROM pg_catalog.pg_index i
+  JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE i.indisunique AND i.indimmediate AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+   AND c.relkind = 'r' AND c.relpersistence <> 't'
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indclass::pg_catalog.oid[]) AS k(cls)
+                     LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = k.cls
+                    WHERE oc.opcdefault IS NOT TRUE)
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indcollation::pg_catalog.oid[]) AS k(coll)
+                     JOIN pg_catalog.pg_collation co ON co.oid = k.coll
+                    WHERE NOT co.collisdeterministic)
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) AS k(attnum)
+                     JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                     JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+                    WHERE NOT co.collisdeterministic)`
 
 // Querier runs one read-only SQL statement on the upstream database and
 // returns its rows, each column as text and NULL as the empty string. The

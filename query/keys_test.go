@@ -39,6 +39,18 @@ CREATE VIEW k.v AS SELECT * FROM k.items;
 CREATE TABLE k.loose (id int4, name text);
 CREATE UNIQUE INDEX loose_name ON k.loose (name text_pattern_ops);
 CREATE FUNCTION k.writer() RETURNS int LANGUAGE sql VOLATILE AS 'INSERT INTO k.other VALUES (999, 1, 1, 1) RETURNING 1';
+CREATE TABLE k.uq (a int4, b text, c int4, d int4, e text COLLATE k.ci, f int4, g int4);
+CREATE UNIQUE INDEX uq_ab ON k.uq (a, b);
+CREATE UNIQUE INDEX uq_c_partial ON k.uq (c) WHERE c > 0;
+CREATE UNIQUE INDEX uq_lower ON k.uq (lower(b));
+ALTER TABLE k.uq ADD CONSTRAINT uq_d UNIQUE (d) DEFERRABLE;
+CREATE UNIQUE INDEX uq_e ON k.uq (e);
+CREATE UNIQUE INDEX uq_f ON k.uq (f) INCLUDE (g);
+CREATE UNIQUE INDEX uq_b_pattern ON k.uq (b text_pattern_ops);
+CREATE TABLE k.ruled (id int4 PRIMARY KEY);
+CREATE RULE r_ruled AS ON UPDATE TO k.ruled DO INSTEAD NOTHING;
+CREATE TABLE k.ip (id int4 PRIMARY KEY);
+CREATE TABLE k.ic () INHERITS (k.ip);
 CREATE SCHEMA ops;
 CREATE FUNCTION ops.eq(int8, int8) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 = $2';
 CREATE OPERATOR ops.= (LEFTARG = int8, RIGHTARG = int8, FUNCTION = ops.eq);
@@ -321,5 +333,70 @@ func TestCanonicalValuesAgreeWithPostgres(t *testing.T) {
 		if _, ok := query.DecodeString(tok); !ok {
 			t.Errorf("decode %s failed", tok)
 		}
+	}
+}
+
+func TestMaxRowsWritten(t *testing.T) {
+	fx := newKeyFixture(t)
+	c, _ := query.NewClassifier(query.Config{})
+	sp := query.ParseSearchPath("k, public", "postgres")
+	tests := []struct {
+		sql    string
+		params []query.Param
+		want   int64
+	}{
+		{"UPDATE items SET title = 'x' WHERE id = 5", nil, 1},
+		{"DELETE FROM items WHERE id = '5'", nil, 1},
+		{"UPDATE items SET title = 'x' WHERE 5 = id AND random() < 2", nil, 1},
+		{"UPDATE items SET title = 'x' WHERE id = 5 OR id = 6", nil, 0},
+		{"UPDATE items SET title = 'x' WHERE id IN (5)", nil, 0},
+		{"UPDATE items SET title = 'x' WHERE id = 5 + 0", nil, 0},
+		{"UPDATE items SET title = 'x' WHERE id = $1", []query.Param{{Value: []byte("5")}}, 1},
+		{"UPDATE items SET title = 'x' WHERE id = $1", []query.Param{int8Param(5)}, 1},
+		{"UPDATE items SET title = 'x' WHERE id = $1", []query.Param{{Value: []byte("5"), Type: 701}}, 0},
+		{"UPDATE items SET title = $1 WHERE id = $1", []query.Param{{Value: []byte("5")}}, 0},
+		{"UPDATE items SET title = 'x' WHERE id = $2", []query.Param{{Value: []byte("5")}}, 0},
+		{"UPDATE items i SET title = 'x' FROM other o WHERE i.id = 5 AND o.id = 1", nil, 1},
+		{"UPDATE items SET title = 'x' FROM other WHERE id = 5", nil, 0},
+		{"UPDATE uq SET c = 1 WHERE a = 1 AND b = 'x'", nil, 1},
+		{"UPDATE uq SET c = 1 WHERE a = 1", nil, 0},
+		{"DELETE FROM uq WHERE c = 5", nil, 0},
+		{"DELETE FROM uq WHERE d = 5", nil, 0},
+		{"DELETE FROM uq WHERE e = 'x'", nil, 0},
+		{"DELETE FROM uq WHERE f = 1", nil, 1},
+		{"DELETE FROM uq WHERE g = 1", nil, 0},
+		{"DELETE FROM uq WHERE b = 'x'", nil, 0},
+		{"DELETE FROM uq WHERE lower(b) = 'x'", nil, 0},
+		{"UPDATE ruled SET id = 2 WHERE id = 1", nil, 0},
+		{"UPDATE ip SET id = 2 WHERE id = 1", nil, 0},
+		{"UPDATE part SET id = 1 WHERE id = 2", nil, 0},
+		{"UPDATE trig SET v = 'x' WHERE id = 1", nil, 1},
+		{"UPDATE v SET title = 'x' WHERE id = 1", nil, 0},
+		{"WITH x AS (DELETE FROM other RETURNING 1) UPDATE items SET n = 1 WHERE id = 1", nil, 0},
+		{"UPDATE items SET title = 'x' WHERE CURRENT OF c", nil, 0},
+		{"INSERT INTO items (id) VALUES (1), (2), (3)", nil, 3},
+		{"INSERT INTO items (id, title) VALUES ($1, now()::text)", []query.Param{{Value: []byte("1")}}, 1},
+		{"INSERT INTO items (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET title = 'x'", nil, 1},
+		{"INSERT INTO items (id) VALUES (1) ON CONFLICT DO NOTHING", nil, 1},
+		{"INSERT INTO items (id) SELECT 1", nil, 0},
+		{"INSERT INTO items (id) VALUES (1); INSERT INTO items (id) VALUES (2)", nil, 0},
+		{"INSERT INTO part VALUES (1, '2024-02-01')", nil, 1},
+		{"INSERT INTO v (id) VALUES (1)", nil, 0},
+		{"SELECT 1", nil, 0},
+	}
+	for _, tt := range tests {
+		res := c.Classify(tt.sql)
+		if res.Info.Err != nil {
+			t.Fatalf("classify %q: %v", tt.sql, res.Info.Err)
+		}
+		v := query.Values{Literals: res.Literals, Params: tt.params}
+		if got := fx.cat.MaxRowsWritten(res.Info, sp, v); got != tt.want {
+			t.Errorf("MaxRowsWritten(%q) = %d, want %d", tt.sql, got, tt.want)
+		}
+	}
+	// A user-defined = on the search path may match several rows.
+	res := c.Classify("UPDATE items SET title = 'x' WHERE id = 5")
+	if got := fx.cat.MaxRowsWritten(res.Info, query.ParseSearchPath("ops, k, public", "postgres"), query.Values{Literals: res.Literals}); got != 0 {
+		t.Errorf("with ops.= on the search path: %d, want 0", got)
 	}
 }
