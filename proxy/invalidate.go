@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,6 +112,15 @@ func (n *notifier) connect(cfg *pgconn.Config) *pgconn.PgConn {
 	}
 }
 
+// maxNotifyBatch bounds the invalidations one publishing round trip
+// carries.
+const maxNotifyBatch = 32
+
+// publisher sends queued invalidations with pg_notify. What queued up
+// while the previous round trip ran goes in one statement, one
+// transaction: PostgreSQL assigns a NOTIFYing transaction an XID and
+// flushes its commit, so a write-heavy instance would otherwise pay a
+// second commit per write.
 func (n *notifier) publisher() {
 	var conn *pgconn.PgConn
 	defer func() {
@@ -117,20 +128,47 @@ func (n *notifier) publisher() {
 			conn.Close(context.Background())
 		}
 	}()
+	batch := make([]cache.Invalidation, 0, maxNotifyBatch)
+	var sql strings.Builder
 	for {
-		var inv cache.Invalidation
+		batch = batch[:0]
 		select {
 		case <-n.srv.bgCtx.Done():
 			return
-		case inv = <-n.queue:
+		case inv := <-n.queue:
+			batch = append(batch, inv)
+		}
+	drain:
+		for len(batch) < maxNotifyBatch {
+			select {
+			case inv := <-n.queue:
+				batch = append(batch, inv)
+			default:
+				break drain
+			}
 		}
 		n.mu.Lock()
 		if n.overflow {
-			inv.Tables, inv.Writes, n.overflow = nil, nil, false
+			// An invalidation was dropped: the first of the batch
+			// stands for it, widened to its whole database.
+			batch[0].Tables, batch[0].Writes, n.overflow = nil, nil, false
 		}
 		n.mu.Unlock()
-		payload, err := inv.MarshalText()
-		if err != nil {
+		params := [][]byte{[]byte(n.channel)}
+		sql.Reset()
+		sql.WriteString("SELECT ")
+		for _, inv := range batch {
+			payload, err := inv.MarshalText()
+			if err != nil {
+				continue
+			}
+			if len(params) > 1 {
+				sql.WriteString(", ")
+			}
+			params = append(params, payload)
+			fmt.Fprintf(&sql, "pg_catalog.pg_notify($1, $%d)", len(params))
+		}
+		if len(params) == 1 {
 			continue
 		}
 		for attempt := 0; attempt < 2; attempt++ {
@@ -140,7 +178,7 @@ func (n *notifier) publisher() {
 				}
 			}
 			ctx, cancel := context.WithTimeout(n.srv.bgCtx, 10*time.Second)
-			err = conn.ExecParams(ctx, "SELECT pg_catalog.pg_notify($1, $2)", [][]byte{[]byte(n.channel), payload}, nil, nil, nil).Read().Err
+			err := conn.ExecParams(ctx, sql.String(), params, nil, nil, nil).Read().Err
 			cancel()
 			if err == nil {
 				break
