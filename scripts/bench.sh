@@ -41,6 +41,7 @@ fi
 off=$(cfg off 'cache: { enabled: false }')
 step "dashboards with 10% writes, stale-read check, cache-hit latency"
 $B mixed --config "$(cfg cache-on 'cache: { enabled: true }')" --rounds 3 > "$OUT/mixed.txt" 2>&1
+$B mixed --config "$OUT/cache-on.yaml" --write upsert --rounds 3 > "$OUT/mixed-upsert.txt" 2>&1
 step "policies enforced vs off"
 $B ab --a-name policy-off --a-config "$(cfg policy-off $'cache: { enabled: false }\npolicy: { mode: "off" }')" \
 	--b-name policy-enforce --b-config "$(cfg policy-on 'cache: { enabled: false }')" --rounds 3 > "$OUT/policy.txt" 2>&1

@@ -334,6 +334,7 @@ func runIdle(args []string) error {
 func runMixed(args []string) error {
 	fs := flag.NewFlagSet("mixed", flag.ExitOnError)
 	writes := fs.Int("writes", 10, "percent of transactions that write")
+	writeKind := fs.String("write", "update", "the write: update (UPDATE by artifact and a computed day, which pgwarp wraps to enforce max_rows_per_write) or upsert (INSERT … ON CONFLICT DO UPDATE of one row, bounded, not wrapped)")
 	clients := fs.Int("clients", 16, "pgbench clients")
 	duration := fs.Duration("duration", 10*time.Second, "per run")
 	rounds := fs.Int("rounds", 3, "runs of each, interleaved")
@@ -372,6 +373,19 @@ WHERE s.artifact_identifier = 'A:aid' AND s.day >= date '2026-03-01' AND s.day <
 UPDATE sales_measurement_dataset SET units = units + 1 WHERE artifact_identifier = 'A:aid' AND day = date '2026-01-01' + :d;
 `), 0o644); err != nil {
 		return err
+	}
+	switch *writeKind {
+	case "update":
+	case "upsert":
+		if err := os.WriteFile(write, []byte(`\set aid random(1, 1500)
+\set d random(0, 119)
+INSERT INTO sales_measurement_dataset (artifact_identifier, day, units) VALUES ('A:aid', date '2026-01-01' + :d, 1)
+ON CONFLICT (artifact_identifier, day) DO UPDATE SET units = sales_measurement_dataset.units + 1;
+`), 0o644); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("--write %q: want update or upsert", *writeKind)
 	}
 	p, err := e.start(*config, "--cache", "on", "--pool-size", strconv.Itoa(*clients))
 	if err != nil {
@@ -426,8 +440,8 @@ UPDATE sales_measurement_dataset SET units = units + 1 WHERE artifact_identifier
 		pt, pl = append(pt, tps), append(pl, lat)
 	}
 	fmt.Printf("| workload | direct tps | pgwarp (cache) tps | pgwarp/direct tps | direct lat ms | pgwarp lat ms |\n|---|---|---|---|---|---|\n")
-	fmt.Printf("| dashboard point query, %d%% writes to the same tables, %d clients, %d×%s | %.0f | %.0f | x%.2f | %.3f | %.3f |\n",
-		*writes, *clients, *rounds, *duration, median(dt), median(pt), median(pt)/median(dt), median(dl), median(pl))
+	fmt.Printf("| dashboard point query, %d%% writes (%s) to the same tables, %d clients, %d×%s | %.0f | %.0f | x%.2f | %.3f | %.3f |\n",
+		*writes, *writeKind, *clients, *rounds, *duration, median(dt), median(pt), median(pt)/median(dt), median(dl), median(pl))
 	fmt.Printf("\nstale reads: %d in %d write-then-read checks through pgwarp during its runs\n", totalStale, totalChecks)
 
 	// Cache-hit latency: the read alone through pgwarp (the entries are
