@@ -24,7 +24,9 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/packag
 	@# npm ci refuses a lock whose other-platform optional packages (dbmate's
 	@# darwin/win32 binaries) the registry mirror cannot describe; npm install
 	@# with --no-save then installs the same pinned versions from the lock.
-	cd $(NODE_DIR) && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund --no-save)
+	cd $(NODE_DIR) && (npm ci --no-audit --no-fund >/dev/null 2>&1 || { \
+		echo "npm ci refused the lock; installing its versions with npm install --no-save"; \
+		npm install --no-audit --no-fund --no-save; })
 	touch $@
 
 ## test: everything that must pass before a change lands (CI runs this).

@@ -23,6 +23,11 @@ type Config struct {
 	// comes from flags alone.
 	File string
 
+	// Overridden names the settings a command-line flag set, by their
+	// SHOW CONFIG key ("listen", "databases.app.pool.max_size"), with the
+	// flag ("--listen"). Nil when no flag overrode anything.
+	Overridden map[string]string
+
 	// Listen is the host:port clients connect to.
 	Listen string
 

@@ -60,13 +60,22 @@ func (f *serveFlags) load() (*configs.Config, error) {
 	} else {
 		c = configs.Default()
 	}
+	override := func(key, flag string) {
+		if c.Overridden == nil {
+			c.Overridden = map[string]string{}
+		}
+		c.Overridden[key] = flag
+	}
 	if f.listen != "" {
 		c.Listen = f.listen
+		override("listen", "--listen")
 	}
 	if f.adminHTTP == "off" {
 		c.Admin.HTTP = ""
+		override("admin.http", "--admin-http")
 	} else if f.adminHTTP != "" {
 		c.Admin.HTTP = f.adminHTTP
+		override("admin.http", "--admin-http")
 	}
 	if f.pprof {
 		c.Admin.Pprof = true
@@ -97,16 +106,19 @@ func (f *serveFlags) load() (*configs.Config, error) {
 			c.Databases[configs.Wildcard] = db
 		}
 		db.Upstream, db.UpstreamConfig = f.upstream, up
+		override("databases."+configs.Wildcard+".upstream", "--upstream")
 	}
-	for _, db := range c.Databases {
+	for name, db := range c.Databases {
 		if f.poolMode != "" {
 			if f.poolMode != "transaction" && f.poolMode != "session" {
 				return nil, fmt.Errorf("--pool-mode must be transaction or session, got %q", f.poolMode)
 			}
 			db.Pool.Mode = f.poolMode
+			override("databases."+name+".pool.mode", "--pool-mode")
 		}
 		if f.poolSize > 0 {
 			db.Pool.MaxSize = f.poolSize
+			override("databases."+name+".pool.max_size", "--pool-size")
 		}
 	}
 	if len(c.Databases) == 0 {

@@ -240,3 +240,33 @@ databases:
 		t.Fatalf("/readyz after the upstream returned: %d %s", code, body)
 	}
 }
+
+// SHOW CONFIG names the source of each value: the flag that set it, or
+// the file.
+func TestShowConfigNamesTheFlagThatSetAValue(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pgwarp.yaml")
+	yaml := "listen: 127.0.0.1:7001\ndatabases:\n  app:\n    upstream: postgres://app@127.0.0.1:5432/app\n    pool: { max_size: 7 }\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &serveFlags{config: file, maxProcs: -1, listen: "127.0.0.1:7002", poolSize: 9}
+	c, err := f.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]string{}
+	for _, r := range showConfigRows(c) {
+		got[r[0]] = [2]string{r[1], r[2]}
+	}
+	for key, want := range map[string][2]string{
+		"listen":                      {"127.0.0.1:7002", "flag --listen"},
+		"databases.app.pool.max_size": {"9", "flag --pool-size"},
+		"databases.app.pool.mode":     {"transaction", file},
+		"max_client_connections":      {got["max_client_connections"][0], file},
+		"databases.app.pool.min_idle": {got["databases.app.pool.min_idle"][0], file},
+	} {
+		if got[key] != want {
+			t.Errorf("SHOW CONFIG %s = %v, want %v", key, got[key], want)
+		}
+	}
+}

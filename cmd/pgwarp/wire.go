@@ -73,24 +73,24 @@ func proxyConfig(c *configs.Config, logger *slog.Logger) (proxy.Config, error) {
 // showConfigRows renders the configuration for SHOW CONFIG, secrets
 // excluded.
 func showConfigRows(c *configs.Config) [][3]string {
-	src := "default"
+	file := "default"
 	if c.File != "" {
-		src = c.File
+		file = c.File
 	}
 	rows := [][3]string{
-		{"listen", c.Listen, src},
-		{"max_client_connections", strconv.Itoa(c.MaxClientConnections), src},
-		{"max_message_bytes", strconv.FormatInt(c.MaxMessageBytes, 10), src},
-		{"max_prepared_statements", strconv.Itoa(c.MaxPreparedStatements), src},
-		{"startup_timeout", c.StartupTimeout.String(), src},
-		{"shutdown_timeout", c.ShutdownTimeout.String(), src},
-		{"admin.http", c.Admin.HTTP, src},
-		{"tls.mode", c.TLS.Mode, src},
-		{"auth.method", c.Auth.Method, src},
-		{"auth.passthrough_cache_ttl", c.Auth.PassthroughCacheTTL.String(), src},
+		{"listen", c.Listen, ""},
+		{"max_client_connections", strconv.Itoa(c.MaxClientConnections), ""},
+		{"max_message_bytes", strconv.FormatInt(c.MaxMessageBytes, 10), ""},
+		{"max_prepared_statements", strconv.Itoa(c.MaxPreparedStatements), ""},
+		{"startup_timeout", c.StartupTimeout.String(), ""},
+		{"shutdown_timeout", c.ShutdownTimeout.String(), ""},
+		{"admin.http", c.Admin.HTTP, ""},
+		{"tls.mode", c.TLS.Mode, ""},
+		{"auth.method", c.Auth.Method, ""},
+		{"auth.passthrough_cache_ttl", c.Auth.PassthroughCacheTTL.String(), ""},
 	}
 	for _, u := range c.Auth.Users {
-		rows = append(rows, [3]string{"auth.users", u.Name, src})
+		rows = append(rows, [3]string{"auth.users", u.Name, ""})
 	}
 	names := c.DatabaseNames()
 	sort.Strings(names)
@@ -99,14 +99,23 @@ func showConfigRows(c *configs.Config) [][3]string {
 		u := db.UpstreamConfig
 		p := "databases." + n
 		rows = append(rows,
-			[3]string{p + ".upstream", fmt.Sprintf("host=%s port=%d dbname=%s user=%s", u.Host, u.Port, u.Database, u.User), src},
-			[3]string{p + ".pool.mode", db.Pool.Mode, src},
-			[3]string{p + ".pool.max_size", strconv.Itoa(db.Pool.MaxSize), src},
-			[3]string{p + ".pool.min_idle", strconv.Itoa(db.Pool.MinIdle), src},
-			[3]string{p + ".pool.acquire_timeout", db.Pool.AcquireTimeout.String(), src},
-			[3]string{p + ".pool.idle_timeout", db.Pool.IdleTimeout.String(), src},
-			[3]string{p + ".pool.max_lifetime", db.Pool.MaxLifetime.String(), src},
+			[3]string{p + ".upstream", fmt.Sprintf("host=%s port=%d dbname=%s user=%s", u.Host, u.Port, u.Database, u.User), ""},
+			[3]string{p + ".pool.mode", db.Pool.Mode, ""},
+			[3]string{p + ".pool.max_size", strconv.Itoa(db.Pool.MaxSize), ""},
+			[3]string{p + ".pool.min_idle", strconv.Itoa(db.Pool.MinIdle), ""},
+			[3]string{p + ".pool.acquire_timeout", db.Pool.AcquireTimeout.String(), ""},
+			[3]string{p + ".pool.idle_timeout", db.Pool.IdleTimeout.String(), ""},
+			[3]string{p + ".pool.max_lifetime", db.Pool.MaxLifetime.String(), ""},
 		)
+	}
+	// The source of a value is the flag that set it, or the file (or
+	// the defaults, without one).
+	for i := range rows {
+		if flag, ok := c.Overridden[rows[i][0]]; ok {
+			rows[i][2] = "flag " + flag
+		} else {
+			rows[i][2] = file
+		}
 	}
 	return rows
 }
