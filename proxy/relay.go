@@ -329,16 +329,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		if head.kind != expectQuery && head.kind != expectExecute {
 			return r.unexpected(head, typ)
 		}
-		head.obs.rows++
-		head.obs.bytes += int64(size)
-		if rn := head.run; rn != nil && rn.violation == nil && !s.mute {
-			if v := rn.obs.Row(size); v != nil {
-				head.obs.noteViolation(v)
-				if v.Enforced() {
-					r.violate(head, rn, v, true)
-				}
-			}
-		}
+		r.observeRow(head, size)
 		if s.mute {
 			finishFill(head, false, s.srv)
 		} else if start >= 0 {
@@ -355,16 +346,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		if s.copyOut {
 			// COPY TO STDOUT sends one CopyData per row: rows returned,
 			// under the same limits as DataRows.
-			head.obs.rows++
-			head.obs.bytes += int64(size)
-			if rn := head.run; rn != nil && rn.violation == nil && !s.mute {
-				if v := rn.obs.Row(size); v != nil {
-					head.obs.noteViolation(v)
-					if v.Enforced() {
-						r.violate(head, rn, v, true)
-					}
-				}
-			}
+			r.observeRow(head, size)
 		}
 		r.pass(head, start, end)
 	case msgCommandComplete, msgEmptyQuery:
@@ -458,6 +440,22 @@ func (r *relay) pass(head *expectation, start, end int) {
 func (r *relay) passAlways(start, end int) {
 	if start >= 0 {
 		r.out.pass(start, end)
+	}
+}
+
+// observeRow counts one row of size bytes returned by head's statement
+// and enforces the row and result-size limits on it. mu is held.
+func (r *relay) observeRow(head *expectation, size int) {
+	s := r.s
+	head.obs.rows++
+	head.obs.bytes += int64(size)
+	if rn := head.run; rn != nil && rn.violation == nil && !s.mute {
+		if v := rn.obs.Row(size); v != nil {
+			head.obs.noteViolation(v)
+			if v.Enforced() {
+				r.violate(head, rn, v, true)
+			}
+		}
 	}
 }
 
