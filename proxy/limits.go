@@ -88,14 +88,16 @@ func isTxExit(info *query.Info) bool {
 	return k == query.TxCommit || k == query.TxRollback
 }
 
-// newRunLocked decides the policy for a statement about to be sent. It
-// returns nil when no limit applies. mu is held.
-func (s *Session) newRunLocked(info *query.Info) *run {
+// newRunLocked decides the policy for a statement about to be sent, or
+// for a fast-path function call when call is set (info is then nil: the
+// result size and the statement timeout apply, a row count has no
+// meaning). It returns nil when no limit applies. mu is held.
+func (s *Session) newRunLocked(info *query.Info, call bool) *run {
 	eng := s.srv.policy
-	if eng == nil || info == nil || s.admin {
+	if eng == nil || (info == nil && !call) || s.admin {
 		return nil
 	}
-	write := isWrite(info)
+	write := !call && isWrite(info)
 	inTx := s.lease != nil && s.txStatus != txIdle
 	pst := policy.Statement{Write: write, InTransaction: inTx}
 	if write && !inTx {

@@ -199,8 +199,8 @@ func (s *Session) forwardInfo(kind expectKind, typ byte, body []byte, info *quer
 		s.openBatchLocked()
 	}
 	var rn *run
-	if kind == expectQuery || kind == expectExecute {
-		rn = s.newRunLocked(info)
+	if kind == expectQuery || kind == expectExecute || kind == expectFunctionCall {
+		rn = s.newRunLocked(info, kind == expectFunctionCall)
 		if rn != nil {
 			if rn.dec.WrapWrite && !rn.inTx && !hasTransactionControl(info) {
 				s.wrapLocked(rn, kind)

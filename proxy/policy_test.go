@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgwarp/pgwarp/cache"
 	"github.com/pgwarp/pgwarp/internal/pgtest"
@@ -447,5 +448,80 @@ func TestWritesBoundedByAUniqueKeyAreNotWrapped(t *testing.T) {
 	var n int
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM w WHERE v = 'big'").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d rows were left changed (%v)", n, err)
+	}
+}
+
+// Fast-path FunctionCall messages (what libpq's large-object functions
+// send) are bounded by max_result_bytes and the statement timeout too.
+func TestFunctionCallsAreBoundedByResultSizeAndStatementTimeout(t *testing.T) {
+	p, db, _ := policyProxy(t, smallLimits(policy.ModeEnforce), 1)
+	ctx := context.Background()
+	conn := connect(t, p, db)
+	var repeatOID, sleepOID uint32
+	if err := conn.QueryRow(ctx, "SELECT 'repeat(text,integer)'::regprocedure::oid, 'pg_sleep(double precision)'::regprocedure::oid").Scan(&repeatOID, &sleepOID); err != nil {
+		t.Fatal(err)
+	}
+	r := dialRaw(t, p)
+	r.startup(db, 3, 0)
+	call := func(oid uint32, args ...string) {
+		fc := &pgproto3.FunctionCall{Function: oid, ArgFormatCodes: []uint16{0}, ResultFormatCode: 0}
+		for _, a := range args {
+			fc.Arguments = append(fc.Arguments, []byte(a))
+		}
+		b, err := fc.Encode(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.write(b)
+	}
+	ready := func() byte {
+		t.Helper()
+		for {
+			if rfq, ok := r.receive().(*pgproto3.ReadyForQuery); ok {
+				return rfq.TxStatus
+			}
+		}
+	}
+	// Within the limit: the result arrives.
+	call(repeatOID, "x", "10")
+	if res, ok := r.receive().(*pgproto3.FunctionCallResponse); !ok || string(res.Result) != "xxxxxxxxxx" {
+		t.Fatalf("FunctionCall repeat('x', 10): %#v", res)
+	}
+	if st := ready(); st != 'I' {
+		t.Fatalf("status %c after a call", st)
+	}
+	// Over max_result_bytes (1 MiB): the violation instead of the result.
+	call(repeatOID, "x", "2000000")
+	e := r.expectError("ERROR", "54000")
+	if !strings.Contains(e.Message, "max_result_bytes") {
+		t.Errorf("message %q does not name max_result_bytes", e.Message)
+	}
+	if st := ready(); st != 'I' {
+		t.Fatalf("status %c after the violation", st)
+	}
+	// Over the statement timeout (1s): cancelled, with pgwarp's reason.
+	start := time.Now()
+	call(sleepOID, "30")
+	e = r.expectError("ERROR", "57014")
+	if !strings.Contains(e.Message, "statement_timeout") {
+		t.Errorf("message %q does not name statement_timeout", e.Message)
+	}
+	if st := ready(); st != 'I' {
+		t.Fatalf("status %c after the timeout", st)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("the call ran %v despite the 1s timeout", d)
+	}
+	// The session and the pool's only backend carry on.
+	q, err := (&pgproto3.Query{String: "SELECT 1"}).Encode(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.write(q)
+	if _, ok := r.receive().(*pgproto3.RowDescription); !ok {
+		t.Fatal("no RowDescription after the violations")
+	}
+	if st := ready(); st != 'I' {
+		t.Fatalf("status %c", st)
 	}
 }

@@ -329,7 +329,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		if head.kind != expectQuery && head.kind != expectExecute {
 			return r.unexpected(head, typ)
 		}
-		r.observeRow(head, size)
+		r.observeRow(head, size, true)
 		if s.mute {
 			finishFill(head, false, s.srv)
 		} else if start >= 0 {
@@ -346,7 +346,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		if s.copyOut {
 			// COPY TO STDOUT sends one CopyData per row: rows returned,
 			// under the same limits as DataRows.
-			r.observeRow(head, size)
+			r.observeRow(head, size, true)
 		}
 		r.pass(head, start, end)
 	case msgCommandComplete, msgEmptyQuery:
@@ -407,6 +407,9 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		s.copyOut = false
 		r.pass(head, start, end)
 	case msgFunctionCallResp:
+		// The call has finished: a result over max_result_bytes is
+		// replaced by the violation, nothing is left to cancel.
+		r.observeRow(head, size, false)
 		r.pass(head, start, end)
 	default:
 		return fmt.Errorf("upstream sent an unexpected %q message (answering %s)", typ, head.kind)
@@ -444,8 +447,10 @@ func (r *relay) passAlways(start, end int) {
 }
 
 // observeRow counts one row of size bytes returned by head's statement
-// and enforces the row and result-size limits on it. mu is held.
-func (r *relay) observeRow(head *expectation, size int) {
+// and enforces the row and result-size limits on it; running says the
+// statement is still running upstream (and is cancelled on a violation).
+// mu is held.
+func (r *relay) observeRow(head *expectation, size int, running bool) {
 	s := r.s
 	head.obs.rows++
 	head.obs.bytes += int64(size)
@@ -453,7 +458,7 @@ func (r *relay) observeRow(head *expectation, size int) {
 		if v := rn.obs.Row(size); v != nil {
 			head.obs.noteViolation(v)
 			if v.Enforced() {
-				r.violate(head, rn, v, true)
+				r.violate(head, rn, v, running)
 			}
 		}
 	}
