@@ -203,6 +203,9 @@ func (srv *Server) adminCommand(words []string) (*ResultSet, error) {
 	for i, w := range words {
 		upper[i] = strings.ToUpper(w)
 	}
+	if len(upper) == 3 && upper[0] == "SHOW" && upper[1] == "CACHE" && upper[2] == "OUTCOMES" {
+		return srv.showCacheOutcomes(), nil
+	}
 	for n := min(len(upper), 3); n > 0; n-- {
 		if cmd, ok := cfg.AdminCommands[strings.Join(upper[:n], " ")]; ok {
 			return cmd(words[n:])
@@ -291,6 +294,7 @@ func (srv *Server) showHelp() *ResultSet {
 		{"SHOW SERVERS", "one row per upstream connection"},
 		{"SHOW STATS", "totals per database"},
 		{"SHOW CONFIG", "the configuration in force"},
+		{"SHOW CACHE OUTCOMES", "statements per cache outcome since start: hit, miss, and why others were not cached"},
 		{"SHOW VERSION", "pgwarp's version"},
 		{"PAUSE [db]", "stop handing out upstream connections (all pools, or one database's)"},
 		{"RESUME [db]", "undo PAUSE"},
@@ -527,6 +531,23 @@ func (srv *Server) showStats() *ResultSet {
 			}
 			rs.Rows[i] = append(row, i64(n))
 		}
+	}
+	return rs
+}
+
+// showCacheOutcomes lists how many statements ended in each cache outcome
+// (Hyperdrive's vocabulary: hit, miss, stale, uncacheable, volatile,
+// transaction…), so that ops can see why statements are not cached.
+func (srv *Server) showCacheOutcomes() *ResultSet {
+	rs := &ResultSet{Columns: []string{"outcome", "statements"}}
+	out := srv.CacheOutcomes()
+	names := make([]string, 0, len(out))
+	for n := range out {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		rs.Rows = append(rs.Rows, []string{n, i64(out[n])})
 	}
 	return rs
 }

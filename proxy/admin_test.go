@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgwarp/pgwarp/cache"
 	"github.com/pgwarp/pgwarp/internal/pgtest"
 	"github.com/pgwarp/pgwarp/proxy"
 	"github.com/pgwarp/pgwarp/proxy/proxytest"
@@ -333,4 +335,46 @@ func TestAdminPausedLoginsAreBoundedAndReleasedByShutdown(t *testing.T) {
 		t.Fatal("shutdown did not release a login held by PAUSE")
 	}
 	<-stopped
+}
+
+// SHOW CACHE OUTCOMES counts statements by cache outcome, the reasons for
+// not caching included.
+func TestAdminShowCacheOutcomes(t *testing.T) {
+	db := dashboardDB(t)
+	c := pgtest.Shared(t)
+	cc, err := cache.New(cache.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proxytest.Start(t, c, proxytest.Options{Mode: proxy.PoolTransaction, MaxSize: 2, Configure: func(cfg *proxy.Config) {
+		cfg.Cache = cc
+		cfg.AdminUsers = []string{"ops"}
+		cfg.Auth.Users = map[string]*proxy.User{"ops": mustUser(t, "ops", "ops-pw", "")}
+	}})
+	admin := adminConn(t, p)
+	conn := connect(t, p, db)
+	const read = "SELECT count(*) FROM material_artifact"
+	warm(t, p, conn, read, pgx.QueryExecModeSimpleProtocol) // a miss, then a hit
+	mustExec(t, conn, "SELECT now()")                       // volatile
+	mustExec(t, conn, "BEGIN")
+	mustExec(t, conn, read) // transaction
+	mustExec(t, conn, "COMMIT")
+	got := map[string]int{}
+	for _, r := range adminRows(t, admin, "show cache outcomes") {
+		n, err := strconv.Atoi(r["statements"])
+		if err != nil {
+			t.Fatalf("row %v", r)
+		}
+		got[r["outcome"]] = n
+	}
+	for _, outcome := range []string{"hit", "miss", "volatile", "transaction"} {
+		if got[outcome] < 1 {
+			t.Errorf("SHOW CACHE OUTCOMES has no %s: %v", outcome, got)
+		}
+	}
+	for k, v := range p.Server.CacheOutcomes() {
+		if got[k] > int(v) {
+			t.Errorf("%s: console %d, more than the server's %d", k, got[k], v)
+		}
+	}
 }
