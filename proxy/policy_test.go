@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,7 +279,8 @@ func TestOffModeAndPerUserOverrideAndReload(t *testing.T) {
 	c := pgtest.Shared(t)
 	pgtest.CreateRole(t, c, "etl", "etl-pw", "")
 	cfg := smallLimits(policy.ModeEnforce)
-	cfg.Overrides = []policy.Override{{User: "etl", Settings: policy.Settings{MaxRowsPerQuery: ptr(int64(0)), MaxResultBytes: ptr(int64(0))}}}
+	cfg.Overrides = []policy.Override{{User: "etl", Settings: policy.Settings{MaxRowsPerQuery: ptr(int64(0)), MaxResultBytes: ptr(int64(0)),
+		StatementTimeout: ptr(time.Duration(0))}}}
 	p, db, eng := policyProxy(t, cfg, 2)
 	pgtest.Exec(t, c, db, "GRANT ALL ON SCHEMA public TO etl")
 	ctx := context.Background()
@@ -287,12 +290,12 @@ func TestOffModeAndPerUserOverrideAndReload(t *testing.T) {
 	}
 	defer etl.Close(ctx)
 	var n int64
-	if err := etl.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM generate_series(1, 200000)) s").Scan(&n); err != nil {
+	if err := etl.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM generate_series(1, 1000000)) s").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	// 200 times the limit, and well within the 1s statement timeout
-	// that still applies to etl on a loaded machine.
-	rows, err := etl.Query(ctx, "SELECT x FROM generate_series(1, 200000) x")
+	// A million rows, a thousand times the limit: the ETL role has no
+	// row, byte or statement-time limit.
+	rows, err := etl.Query(ctx, "SELECT x FROM generate_series(1, 1000000) x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +303,7 @@ func TestOffModeAndPerUserOverrideAndReload(t *testing.T) {
 	for rows.Next() {
 		n++
 	}
-	if rows.Err() != nil || n != 200_000 {
+	if rows.Err() != nil || n != 1_000_000 {
 		t.Fatalf("ETL role read %d rows: %v", n, rows.Err())
 	}
 	app := connect(t, p, db)
@@ -524,4 +527,59 @@ func TestFunctionCallsAreBoundedByResultSizeAndStatementTimeout(t *testing.T) {
 	if st := ready(); st != 'I' {
 		t.Fatalf("status %c", st)
 	}
+}
+
+// A 10M-row result cut at the default limits streams through pgwarp:
+// its live heap does not grow with what it relays (64 MiB before the
+// result-size cut), and the session carries on.
+func TestATenMillionRowResultCutAtTheLimitKeepsMemoryFlat(t *testing.T) {
+	p, db, _ := policyProxy(t, policy.Config{}, 1)
+	conn := connect(t, p, db)
+	ctx := context.Background()
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > peak.Load() {
+				peak.Store(ms.HeapAlloc)
+			}
+		}
+	}()
+	// generate_series in the target list streams (a FROM-clause one is
+	// materialised first); 10M rows of 1 kB, cut by max_result_bytes
+	// (64 MiB) after about 65,000 of them.
+	rows, _ := conn.Query(ctx, "SELECT generate_series(1, 10000000), repeat('w', 1000)")
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	wantViolation(t, rows.Err(), "54000", "max_result_bytes")
+	// And a narrow one cut by max_rows_per_query at 100,000 rows.
+	rows, _ = conn.Query(ctx, "SELECT generate_series(1, 10000000)")
+	m := 0
+	for rows.Next() {
+		m++
+	}
+	wantViolation(t, rows.Err(), "54000", "max_rows_per_query")
+	close(stop)
+	<-sampled
+	if n < 60_000 || m != 100_000 {
+		t.Fatalf("rows before the cuts: %d wide, %d narrow", n, m)
+	}
+	if grew := int64(peak.Load()) - int64(base.HeapAlloc); grew > 24<<20 {
+		t.Fatalf("heap grew by %d MiB while relaying a 64 MiB result", grew>>20)
+	}
+	mustExec(t, conn, "SELECT 1")
 }
