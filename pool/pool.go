@@ -237,15 +237,30 @@ func (p *Pool) Acquire(ctx context.Context) (*Lease, error) {
 	if err := p.waitResumed(ctx); err != nil {
 		return nil, err
 	}
-	actx, cancel := context.WithTimeout(ctx, p.cfg.AcquireTimeout)
-	defer cancel()
+	// The acquire timeout is armed only when no backend is idle: taking
+	// an idle one (the common case) needs no timer. The deadline is the
+	// same for every attempt.
+	deadline := start.Add(p.cfg.AcquireTimeout)
 	for {
-		res, err := p.p.Acquire(actx)
+		var res *puddle.Resource[*Backend]
+		var err error
+		if p.p.Stat().IdleResources() > 0 {
+			if res, err = p.p.TryAcquire(ctx); errors.Is(err, puddle.ErrNotAvailable) {
+				res, err = nil, nil
+			}
+		}
+		timedOut := false
+		if res == nil && err == nil {
+			actx, cancel := context.WithDeadline(ctx, deadline)
+			res, err = p.p.Acquire(actx)
+			timedOut = actx.Err() != nil && ctx.Err() == nil
+			cancel()
+		}
 		if err != nil {
 			switch {
 			case errors.Is(err, puddle.ErrClosedPool) || p.Closed():
 				return nil, ErrClosed
-			case actx.Err() != nil && ctx.Err() == nil:
+			case timedOut:
 				p.acquireTimeouts.Add(1)
 				return nil, &AcquireTimeoutError{Pool: p.cfg.Name, Waited: time.Since(start), Size: p.cfg.MaxSize}
 			}
