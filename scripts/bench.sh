@@ -62,6 +62,14 @@ if ./scripts/jaeger.sh start > "$OUT/jaeger.txt" 2>&1; then
 else
 	echo "Jaeger did not start (see $OUT/jaeger.txt): skipping the tracing runs" >&2
 fi
+step "tracing at sample ratio 1.0, exporting to a receiver that discards (pgwarp's own share)"
+$B nullotlp --listen 127.0.0.1:4318 > "$OUT/nullotlp.txt" 2>&1 &
+NULLOTLP=$!
+sleep 1
+$B ab --a-name tracing-off --a-config "$off" --b-name tracing-1.0-discard \
+	--b-config "$(cfg trace-null $'cache: { enabled: false }\ntelemetry: { enabled: true, otlp_endpoint: "127.0.0.1:4318", otlp_protocol: http/protobuf, sample_ratio: 1.0 }')" \
+	--rounds 3 > "$OUT/tracing-discard.txt" 2>&1
+kill "$NULLOTLP"; wait "$NULLOTLP" 2>/dev/null
 step "10,000 idle client connections"
 $B idle --idle 10000 --active 16 --config "$off" > "$OUT/idle.txt" 2>&1
 step "done: results in $OUT"

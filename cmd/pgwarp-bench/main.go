@@ -38,7 +38,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: pgwarp-bench ab|idle [flags]")
+		fmt.Fprintln(os.Stderr, "usage: pgwarp-bench ab|idle|mixed|nullotlp [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -49,6 +49,8 @@ func main() {
 		err = runIdle(os.Args[2:])
 	case "mixed":
 		err = runMixed(os.Args[2:])
+	case "nullotlp":
+		err = runNullOTLP(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
