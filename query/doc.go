@@ -12,7 +12,14 @@
 // [Eligibility] for a candidate read, [Catalog.ReadDependencies] when it
 // stores a result, [Catalog.Invalidations] for a write (at completion in
 // autocommit, at COMMIT in a transaction), and the [Statement.Effects] for
-// the transaction pooler. Per database, at connect and after any
+// the transaction pooler. Where a statement has key predicates
+// ([Info.Keyed]) the row-keyed forms narrow both sides with the values of
+// one execution ([Values]: the string's [Result.Literals] and the Bind's
+// parameters): [Catalog.ReadKeys] keys a read's dependency on a table to
+// one column value, [Catalog.InvalidationsWith] narrows a write to the
+// values its rows have, and [Catalog.MaxRowsWritten] bounds the rows a
+// write can touch so that the policy need not wrap it. Per database, at
+// connect and after any
 // [KindDDL] statement commits, it calls [LoadCatalog] and swaps the new
 // [Catalog] in. Per session it keeps a [SearchPath] from
 // [ParseSearchPath] and checks [LexerCompatible] whenever
