@@ -34,6 +34,16 @@
 // stored and no later request joins it. Writes made outside pgwarp are only
 // bounded by the TTL.
 //
+// Dependencies and writes can be narrower than a table. A [Request] may
+// carry [RowKey]s (its result reads only the rows of a table whose column
+// equals a value), and [Cache.InvalidateWrites] takes [Write]s (the rows a
+// write touched had these values in these columns): a keyed entry survives
+// a write of its table exactly when the write constrains the entry's column
+// to values that exclude the entry's value. Keys live in the same table
+// index as whole-table dependencies, so fills in progress are superseded by
+// the same rule, and [Invalidation] messages carry keyed writes to other
+// instances (version 2 of the format).
+//
 // # Memory
 //
 // Stored entries never exceed [Config.MaxBytes] including per-entry overhead,
