@@ -10,8 +10,11 @@
 // returned [Decision]'s [Observer] as DataRows and CommandCompletes stream
 // by, arms its own timers with the durations in the [Decision], and acts on
 // the [Violation]s it gets back: it cancels and drains the upstream
-// statement, rolls back, and sends the ErrorResponse. docs/policies.md
-// describes that behaviour end to end.
+// statement, rolls back, and sends the ErrorResponse. An autocommit write
+// under a write limit is wrapped ([Decision.WrapWrite]: the proxy runs it in
+// a transaction of its own so that it can be undone) unless the caller
+// bounds it within the limit before it runs ([Statement.MaxRowsWritten]).
+// docs/policies.md describes that behaviour end to end.
 //
 // The package is not for classifying SQL (the query package says whether a
 // statement writes), for parsing YAML (the configs package builds a
