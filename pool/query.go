@@ -24,33 +24,13 @@ type Result struct {
 // error is returned as *pgconn.PgError after the backend is idle again; any
 // other error leaves the backend broken. ctx bounds the whole exchange.
 func (b *Backend) Query(ctx context.Context, sql string) (*Result, error) {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		dl = time.Now().Add(30 * time.Second)
-	}
-	_ = b.Conn.SetDeadline(dl)
-	defer b.Conn.SetDeadline(time.Time{})
-	msg := []byte{'Q', 0, 0, 0, 0}
-	msg = append(append(msg, sql...), 0)
-	binary.BigEndian.PutUint32(msg[1:], uint32(len(msg)-1))
-	if _, err := b.Conn.Write(msg); err != nil {
-		b.broken = true
-		return nil, err
-	}
 	res := &Result{}
-	var pgErr *pgconn.PgError
-	for {
-		typ, body, err := b.readMessage()
-		if err != nil {
-			b.broken = true
-			return nil, err
-		}
+	err := b.exchange(ctx, sql, func(typ byte, body []byte) error {
 		switch typ {
 		case 'D':
 			var dr pgproto3.DataRow
 			if err := dr.Decode(body); err != nil {
-				b.broken = true
-				return nil, err
+				return err
 			}
 			row := make([]*string, len(dr.Values))
 			for i, v := range dr.Values {
@@ -64,6 +44,44 @@ func (b *Backend) Query(ctx context.Context, sql string) (*Result, error) {
 			var cc pgproto3.CommandComplete
 			_ = cc.Decode(body)
 			res.Tags = append(res.Tags, string(cc.CommandTag))
+		}
+		return nil
+	})
+	var pgErr *pgconn.PgError
+	if err != nil && !errors.As(err, &pgErr) {
+		return nil, err
+	}
+	return res, err
+}
+
+// exchange sends sql as a simple Query and reads until ReadyForQuery,
+// doing what every housekeeping exchange does: it records ParameterStatus
+// and the transaction status, keeps the first ErrorResponse to return once
+// the backend is idle, and refuses a COPY. Every message before the
+// ReadyForQuery also goes to each; an error from each, like any I/O
+// error, leaves the backend broken.
+func (b *Backend) exchange(ctx context.Context, sql string, each func(typ byte, body []byte) error) error {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(30 * time.Second)
+	}
+	_ = b.Conn.SetDeadline(dl)
+	defer b.Conn.SetDeadline(time.Time{})
+	msg := []byte{'Q', 0, 0, 0, 0}
+	msg = append(append(msg, sql...), 0)
+	binary.BigEndian.PutUint32(msg[1:], uint32(len(msg)-1))
+	if _, err := b.Conn.Write(msg); err != nil {
+		b.broken = true
+		return err
+	}
+	var pgErr *pgconn.PgError
+	for {
+		typ, body, err := b.readMessage()
+		if err != nil {
+			b.broken = true
+			return err
+		}
+		switch typ {
 		case 'E':
 			var er pgproto3.ErrorResponse
 			_ = er.Decode(body)
@@ -80,12 +98,16 @@ func (b *Backend) Query(ctx context.Context, sql string) (*Result, error) {
 				b.TxStatus = body[0]
 			}
 			if pgErr != nil {
-				return res, pgErr
+				return pgErr
 			}
-			return res, nil
+			return nil
 		case 'G', 'H', 'W':
 			b.broken = true
-			return nil, errors.New("pgwarp housekeeping query started a COPY")
+			return errors.New("pgwarp housekeeping query started a COPY")
+		}
+		if err := each(typ, body); err != nil {
+			b.broken = true
+			return err
 		}
 	}
 }
@@ -133,53 +155,11 @@ func (b *Backend) readMessage() (byte, []byte, error) {
 // slice is valid only during the call. A server error is returned as
 // *pgconn.PgError once the backend is idle again.
 func (b *Backend) RawQuery(ctx context.Context, sql string, sink func(typ byte, msg []byte)) error {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		dl = time.Now().Add(30 * time.Second)
-	}
-	_ = b.Conn.SetDeadline(dl)
-	defer b.Conn.SetDeadline(time.Time{})
-	msg := []byte{'Q', 0, 0, 0, 0}
-	msg = append(append(msg, sql...), 0)
-	binary.BigEndian.PutUint32(msg[1:], uint32(len(msg)-1))
-	if _, err := b.Conn.Write(msg); err != nil {
-		b.broken = true
-		return err
-	}
-	var pgErr *pgconn.PgError
-	hdr := make([]byte, 5)
-	for {
-		typ, body, err := b.readMessage()
-		if err != nil {
-			b.broken = true
-			return err
-		}
-		switch typ {
-		case 'E':
-			var er pgproto3.ErrorResponse
-			_ = er.Decode(body)
-			if pgErr == nil {
-				pgErr = pgconn.ErrorResponseToPgError(&er)
-			}
-		case 'S':
-			var ps pgproto3.ParameterStatus
-			if err := ps.Decode(body); err == nil {
-				b.Params[ps.Name] = ps.Value
-			}
-		case 'Z':
-			if len(body) == 1 {
-				b.TxStatus = body[0]
-			}
-			if pgErr != nil {
-				return pgErr
-			}
-			return nil
-		case 'G', 'H', 'W':
-			b.broken = true
-			return errors.New("pgwarp housekeeping query started a COPY")
-		}
-		hdr[0] = typ
-		binary.BigEndian.PutUint32(hdr[1:], uint32(len(body)+4))
-		sink(typ, append(hdr[:5:5], body...))
-	}
+	var msg []byte
+	return b.exchange(ctx, sql, func(typ byte, body []byte) error {
+		msg = append(msg[:0], typ, 0, 0, 0, 0)
+		binary.BigEndian.PutUint32(msg[1:], uint32(len(body)+4))
+		sink(typ, append(msg, body...))
+		return nil
+	})
 }
