@@ -66,19 +66,7 @@ func (m Invalidation) MarshalText() ([]byte, error) {
 	if len(m.Writes) > 0 {
 		return m.marshalKeyed()
 	}
-	b := make([]byte, 0, 64)
-	b = append(b, invalidationHeader...)
-	b = append(b, ' ')
-	switch m.Origin {
-	case "":
-		b = append(b, '-')
-	case "-":
-		b = append(b, "%2D"...)
-	default:
-		b = appendEscaped(b, m.Origin)
-	}
-	b = append(b, ' ')
-	b = appendEscaped(b, m.Database)
+	b := m.appendHeader(make([]byte, 0, 64), invalidationHeader)
 	if len(b) > MaxInvalidationBytes {
 		return nil, fmt.Errorf("%w: origin and database take %d bytes, more than %d", ErrBadInvalidation, len(b), MaxInvalidationBytes)
 	}
@@ -94,6 +82,23 @@ func (m Invalidation) MarshalText() ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// appendHeader appends the fields every message starts with: the format
+// header, the origin ("-" when empty) and the database.
+func (m Invalidation) appendHeader(b []byte, header string) []byte {
+	b = append(b, header...)
+	b = append(b, ' ')
+	switch m.Origin {
+	case "":
+		b = append(b, '-')
+	case "-":
+		b = append(b, "%2D"...)
+	default:
+		b = appendEscaped(b, m.Origin)
+	}
+	b = append(b, ' ')
+	return appendEscaped(b, m.Database)
 }
 
 // marshalKeyed encodes a message with Writes (version 2), or, when it does
@@ -121,19 +126,7 @@ func (m Invalidation) marshalKeyed() ([]byte, error) {
 	if len(keyed) == 0 {
 		return widened.MarshalText()
 	}
-	b := make([]byte, 0, 128)
-	b = append(b, invalidationHeaderKeyed...)
-	b = append(b, ' ')
-	switch m.Origin {
-	case "":
-		b = append(b, '-')
-	case "-":
-		b = append(b, "%2D"...)
-	default:
-		b = appendEscaped(b, m.Origin)
-	}
-	b = append(b, ' ')
-	b = appendEscaped(b, m.Database)
+	b := m.appendHeader(make([]byte, 0, 128), invalidationHeaderKeyed)
 	for _, t := range whole {
 		if t == "" {
 			return nil, fmt.Errorf("%w: empty table", ErrBadInvalidation)

@@ -142,12 +142,10 @@ func (c *Cache) refsOfWriteLocked(database string, w Write) []TableID {
 	for col, vals := range kv {
 		var constraint []string
 		constrained := false
-		if w.Columns != nil {
-			for _, cv := range w.Columns {
-				if cv.Column == col {
-					constraint, constrained = cv.Values, true
-					break
-				}
+		for _, cv := range w.Columns {
+			if cv.Column == col {
+				constraint, constrained = cv.Values, true
+				break
 			}
 		}
 		if !constrained {
