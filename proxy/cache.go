@@ -531,14 +531,18 @@ type stmtShape struct {
 }
 
 // notePortalLocked records what portal runs: sh, bound with the Bind body
-// rest (after the portal and statement names). mu is held.
-func (s *Session) notePortalLocked(portal string, sh *stmtShape, rest []byte) {
+// rest (after the portal and statement names). It returns the values of
+// the execution when sh has key predicates (the zero Values otherwise),
+// for the cache lookup of the same Bind. mu is held.
+func (s *Session) notePortalLocked(portal string, sh *stmtShape, rest []byte) query.Values {
 	s.portals[portal], s.portalSQL[portal], s.portalSeq[portal] = sh.info, sh.query, s.pushed
 	if sh.info == nil || !sh.info.Keyed() {
 		delete(s.portalVals, portal)
-		return
+		return query.Values{}
 	}
-	s.portalVals[portal] = sh.values(rest)
+	v := sh.values(rest)
+	s.portalVals[portal] = v
+	return v
 }
 
 // values returns the literal and parameter values of an execution of sh
@@ -590,16 +594,23 @@ func bindParams(rest []byte) (formats []int16, values [][]byte, resultFormats []
 		b = b[2:]
 		return v, true
 	}
-	n, ok := read16()
-	if !ok || n < 0 {
-		return nil, nil, nil, false
-	}
-	for range n {
-		f, ok := read16()
-		if !ok {
-			return nil, nil, nil, false
+	readFormats := func() ([]int16, bool) {
+		n, ok := read16()
+		if !ok || n < 0 {
+			return nil, false
 		}
-		formats = append(formats, f)
+		var fs []int16
+		for range n {
+			f, ok := read16()
+			if !ok {
+				return nil, false
+			}
+			fs = append(fs, f)
+		}
+		return fs, true
+	}
+	if formats, ok = readFormats(); !ok {
+		return nil, nil, nil, false
 	}
 	np, ok := read16()
 	if !ok || np < 0 {
@@ -621,16 +632,8 @@ func bindParams(rest []byte) (formats []int16, values [][]byte, resultFormats []
 			b = b[l:]
 		}
 	}
-	nr, ok := read16()
-	if !ok || nr < 0 {
+	if resultFormats, ok = readFormats(); !ok {
 		return nil, nil, nil, false
-	}
-	for range nr {
-		f, ok := read16()
-		if !ok {
-			return nil, nil, nil, false
-		}
-		resultFormats = append(resultFormats, f)
 	}
 	return formats, values, resultFormats, len(b) == 0
 }
@@ -640,7 +643,8 @@ func bindParams(rest []byte) (formats []int16, values [][]byte, resultFormats []
 // group is already buffered. It reports whether it answered the group
 // (consuming it from the reader); otherwise it returns the fills the relay
 // must complete for the Describe and the Execute.
-func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte) (answered bool, fillDesc, fill *cache.Fill) {
+// vals are the execution's values, as notePortalLocked returned them.
+func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte, vals query.Values) (answered bool, fillDesc, fill *cache.Fill) {
 	c := s.srv.cache
 	if c == nil || portal != "" || c.Disabled() {
 		return false, nil, nil
@@ -655,19 +659,9 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte) (answe
 	}
 	var textParams [][]byte
 	for i, v := range values {
-		f := int16(0)
-		if len(formats) == 1 {
-			f = formats[0]
-		} else if i < len(formats) {
-			f = formats[i]
-		}
-		if f == 0 {
+		if paramFormat(formats, i) == 0 {
 			textParams = append(textParams, v)
 		}
-	}
-	var vals query.Values
-	if d.info != nil && d.info.Keyed() {
-		vals = d.values(rest)
 	}
 	tables, rowKeys, reason := s.cacheable(d.info, textParams, vals)
 	if reason != "" {
@@ -677,17 +671,11 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte) (answe
 	s.keyBase(cache.ProtocolExtended)
 	s.kb.Statement(d.text)
 	for i, v := range values {
-		f := int16(0)
-		if len(formats) == 1 {
-			f = formats[0]
-		} else if i < len(formats) {
-			f = formats[i]
-		}
 		var oid uint32
 		if i < len(d.types) {
 			oid = d.types[i]
 		}
-		s.kb.Param(f, oid, v)
+		s.kb.Param(paramFormat(formats, i), oid, v)
 	}
 	if describe {
 		resultFormats = append(resultFormats, -1) // marks a described portal

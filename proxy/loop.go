@@ -272,10 +272,10 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 		if portal, stmt, rest, err := decodeBindNames(body); err == nil {
 			sh, ok := s.sessionStmts[stmt]
 			s.mu.Lock()
-			s.notePortalLocked(portal, &sh, rest)
+			vals := s.notePortalLocked(portal, &sh, rest)
 			s.mu.Unlock()
 			if ok && stmt != "" {
-				answered, fillDesc, fill := s.lookupExtended(sh, portal, rest)
+				answered, fillDesc, fill := s.lookupExtended(sh, portal, rest, vals)
 				if answered {
 					return true
 				}

@@ -180,14 +180,14 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			return nil
 		}
 		s.mu.Lock()
-		s.notePortalLocked(portal, &d.stmtShape, rest)
+		vals := s.notePortalLocked(portal, &d.stmtShape, rest)
 		if reshaped {
 			rest = singleResultFormat(rest)
 			s.describeNext[portal] = true
 		}
 		s.mu.Unlock()
 		if !reshaped {
-			answered, fillDesc, fill := s.lookupExtended(d.stmtShape, portal, rest)
+			answered, fillDesc, fill := s.lookupExtended(d.stmtShape, portal, rest, vals)
 			if answered {
 				return nil
 			}
