@@ -532,11 +532,12 @@ type stmtShape struct {
 
 // notePortalLocked records what portal runs: sh, bound with the Bind body
 // rest (after the portal and statement names). It returns the values of
-// the execution when sh has key predicates (the zero Values otherwise),
-// for the cache lookup of the same Bind. mu is held.
+// the execution when sh has key predicates and the cache is on (the zero
+// Values otherwise: only the cache narrows by them), for the cache lookup
+// of the same Bind. mu is held.
 func (s *Session) notePortalLocked(portal string, sh *stmtShape, rest []byte) query.Values {
 	s.portals[portal], s.portalSQL[portal], s.portalSeq[portal] = sh.info, sh.query, s.pushed
-	if sh.info == nil || !sh.info.Keyed() {
+	if c := s.srv.cache; c == nil || c.Disabled() || sh.info == nil || !sh.info.Keyed() {
 		delete(s.portalVals, portal)
 		return query.Values{}
 	}
