@@ -1087,3 +1087,52 @@ func TestKeyedInvalidationsReachOtherInstances(t *testing.T) {
 		t.Fatalf("a's write of id 2 dropped b's entry for id 1: read %q", got)
 	}
 }
+
+// A dashboard-style read that picks one row of a dimension table by key
+// and joins the fact table on that key depends only on that key's facts:
+// a write of another key's facts leaves it cached, a write of its own
+// drops it, in both protocols. Behind an outer join the facts table is
+// not keyed, so any write of it drops the entry.
+func TestKeyedJoinCarriesTheKey(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			f := newKeyed(t, m.mode, 0, `CREATE TABLE sales (item_id int NOT NULL, day int NOT NULL, units int NOT NULL, PRIMARY KEY (item_id, day));
+				INSERT INTO sales SELECT i, d, i + d FROM generate_series(1, 20) i, generate_series(1, 5) d;`)
+			r, w := connect(t, f.p, f.db), connect(t, f.p, f.db)
+			set := f.behindSetter("UPDATE items SET title = '%s' WHERE id = 1")
+			inner := "SELECT max(i.title) AS %s FROM items i JOIN sales s ON s.item_id = i.id WHERE i.id = 1"
+			extInner := func(alias string) string {
+				return readOne(t, r, fmt.Sprintf("SELECT max(i.title) AS %s FROM items i JOIN sales s ON s.item_id = i.id WHERE i.id = $1", alias), 1)
+			}
+			for _, read := range []struct {
+				name string
+				read func(alias string) string
+			}{{"simple", simpleReader(t, r, inner)}, {"extended", extInner}} {
+				cached, _, got := f.probe(read.read, set, func() { mustExecSimple(t, w, "UPDATE sales SET units = units + 1 WHERE item_id = 2 AND day = 3") })
+				if got != cached {
+					t.Errorf("%s: a write of item 2's sales dropped item 1's joined read: got %q, want the cached %q", read.name, got, cached)
+				}
+				_, behind, got := f.probe(read.read, set, func() { mustExecSimple(t, w, "UPDATE sales SET units = units + 1 WHERE item_id = 1 AND day = 3") })
+				if got != behind {
+					t.Errorf("%s: a write of item 1's sales kept item 1's joined read: got %q, want %q", read.name, got, behind)
+				}
+				_, behind, got = f.probe(read.read, set, func() {
+					mustExecSimple(t, w, "INSERT INTO sales VALUES (1, 99, 1)")
+					mustExecSimple(t, w, "DELETE FROM sales WHERE item_id = 1 AND day = 99")
+				})
+				if got != behind {
+					t.Errorf("%s: an insert of item 1's sales kept item 1's joined read: got %q, want %q", read.name, got, behind)
+				}
+			}
+			// An outer join keeps every row of its preserved side: the
+			// count below reads all sales, whatever the key in its ON.
+			outer := "SELECT count(*)::text FROM sales s LEFT JOIN items i ON s.item_id = i.id AND i.id = 1"
+			before := f.cached("outer join", func() string { return readOne(t, r, outer, pgx.QueryExecModeSimpleProtocol) })
+			mustExecSimple(t, w, "INSERT INTO sales VALUES (2, 98, 1)")
+			if got := readOne(t, r, outer, pgx.QueryExecModeSimpleProtocol); got == before {
+				t.Errorf("outer join: an insert of item 2's sales kept the count %s cached", got)
+			}
+			mustExecSimple(t, w, "DELETE FROM sales WHERE item_id = 2 AND day = 98")
+		})
+	}
+}

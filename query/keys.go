@@ -69,13 +69,21 @@ func keyColumn(rel *relation, name string) *column {
 // materialized view with no inheritance or partitioning and no row-level
 // security; st references it once (counting references through views and
 // policies, and any reference to the same name); and a top-level AND
-// conjunct of the WHERE clause of the query level whose FROM clause holds
-// it is col = constant, constant = col, col = $n or $n = col, with col
-// qualified by the relation's alias or name, or unqualified when that FROM
-// clause holds only the relation. The column must be keyable (see
-// [TableKey]) and the constant's value canonical (see [Values]); when
-// several conjuncts qualify the first usable one keys. A user-defined =
-// operator on the search path disables keys.
+// conjunct of the query level whose FROM clause holds it is col =
+// constant, constant = col, col = $n or $n = col, with col qualified by
+// the relation's alias or name, or unqualified when that FROM clause holds
+// only the relation. The conjuncts of a level are those of its WHERE
+// clause and of the ON clauses of the inner joins its FROM clause reaches
+// through inner joins only (an outer join's condition does not filter its
+// preserved side). A relation is also keyed through a join: when such a
+// conjunct, or an inner join's USING, equates its column with a column of
+// another relation of the level that a conjunct equates with a constant,
+// both in one key family (integers; text and varchar; uuid), it is keyed
+// by that constant (a.x = 5 AND b.y = a.x keys b by y = 5); one step, no
+// chains. The column must be keyable (see [TableKey]) and the constant's
+// value canonical (see [Values]); when several conjuncts qualify the first
+// usable one keys, direct ones before those carried over a join. A
+// user-defined = operator on the search path disables keys.
 func (c *Catalog) ReadKeys(st *Statement, sp SearchPath, v Values) (whole []Relation, keys []TableKey, ok bool) {
 	deps, ok := c.ReadDependencies(st, sp)
 	if !ok || c == nil || st.keys == nil || len(st.keys.reads) == 0 || st.Kind != KindSelect ||
@@ -92,7 +100,20 @@ func (c *Catalog) ReadKeys(st *Statement, sp SearchPath, v Values) (whole []Rela
 		if col == nil {
 			continue
 		}
-		val, ok := col.canonical(p.arg, &v, useCompare)
+		// A constant carried over a join is compared with the column it
+		// came from; both columns' equality must be identity of the
+		// canonical values.
+		src := col
+		if p.via != nil {
+			srel := c.resolve(p.via.rel, sp)
+			if srel == nil {
+				continue
+			}
+			if src = keyColumn(srel, p.via.col); src == nil || keyFamily(src.typ) != keyFamily(col.typ) {
+				continue
+			}
+		}
+		val, ok := src.canonical(p.arg, &v, useCompare)
 		if !ok {
 			continue
 		}

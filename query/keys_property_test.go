@@ -138,7 +138,7 @@ func (g *stmtGen) col() colSpec { return propColumns[g.pick(len(propColumns))] }
 // read writes a SELECT whose result depends on few rows of kp.p.
 func (g *stmtGen) read() {
 	c := g.col()
-	switch g.pick(6) {
+	switch g.pick(11) {
 	case 0, 1:
 		g.w("SELECT id, g, code, u, v FROM kp.p WHERE " + c.name + " = ")
 		g.value(c)
@@ -159,10 +159,36 @@ func (g *stmtGen) read() {
 		g.w("SELECT id, w FROM kp.q WHERE pid IN (SELECT id FROM kp.p WHERE " + c.name + " = ")
 		g.value(c)
 		g.w(") ORDER BY 1, 2")
-	default:
+	case 5:
 		g.w("SELECT id, pid, w FROM kp.q WHERE pid = ")
 		g.value(propColumns[0])
 		g.w(" ORDER BY 1, 2, 3")
+	// Joins whose key on kp.q, if any, is carried over from kp.p.
+	case 6:
+		g.w("SELECT p.id, q.id, q.w FROM kp.p p JOIN kp.q q ON q.pid = p.id WHERE p.id = ")
+		g.value(propColumns[0])
+		g.w(" ORDER BY 1, 2")
+	case 7:
+		g.w("SELECT p.id, q.id, q.w FROM kp.q q, kp.p p WHERE p.g = q.pid AND p.g = ")
+		g.value(propColumns[1])
+		g.w(" ORDER BY 1, 2")
+	case 8:
+		g.w("SELECT p.id, q.id, q.w FROM kp.p p LEFT JOIN kp.q q ON q.pid = p.id WHERE p.id = ")
+		g.value(propColumns[0])
+		g.w(" ORDER BY 1, 2")
+	case 9:
+		// An outer join's condition keeps every row of its preserved
+		// side: neither side's constant may key it.
+		if g.pick(2) == 0 {
+			g.w("SELECT q.id, q.w, p.id FROM kp.q q LEFT JOIN kp.p p ON q.pid = p.id AND p.id = ")
+		} else {
+			g.w("SELECT q.id, q.w, p.id FROM kp.q q LEFT JOIN kp.p p ON p.id = q.pid AND q.pid = ")
+		}
+		g.value(propColumns[0])
+		g.w(" ORDER BY 1, 3")
+	default:
+		g.w("SELECT count(*), sum(q.w) FROM kp.q q JOIN kp.p p USING (id) WHERE p.id = ")
+		g.value(propColumns[0])
 	}
 }
 

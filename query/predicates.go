@@ -24,12 +24,21 @@ type predicates struct {
 	write *writePredicate
 }
 
-// readPredicate is a WHERE conjunct col = constant at the query level
-// where rel (as written) appears in FROM, referring to rel.
+// readPredicate is a conjunct col = constant at the query level where rel
+// (as written) appears in FROM, referring to rel; or, when via is set, the
+// same constant carried over a join: a conjunct equates via's column with
+// the constant, and another equates it with rel.col.
 type readPredicate struct {
 	rel Relation
 	col string
 	arg keyArg
+	via *colRef
+}
+
+// colRef is a column of a relation as written.
+type colRef struct {
+	rel Relation
+	col string
 }
 
 type writeKind uint8
@@ -88,6 +97,9 @@ func (p *predicates) size() int {
 	n := elementOverhead
 	for _, r := range p.reads {
 		n += elementOverhead + len(r.rel.Schema) + len(r.rel.Name) + len(r.col)
+		if r.via != nil {
+			n += elementOverhead + len(r.via.rel.Schema) + len(r.via.rel.Name) + len(r.via.col)
+		}
 	}
 	if w := p.write; w != nil {
 		n += elementOverhead + len(w.rel.Schema) + len(w.rel.Name)
@@ -202,10 +214,16 @@ func (f *finder) selectStmt(top *pg_query.SelectStmt) {
 }
 
 // level finds the read predicates of one query level: for each relation
-// in its FROM clause that the statement references nowhere else, the WHERE
-// conjuncts col = constant that refer to it.
+// in its FROM clause that the statement references nowhere else, the
+// conjuncts col = constant that refer to it, then the same constants
+// carried over conjuncts that equate a column of one such relation with a
+// column of another (a.x = 5 AND b.y = a.x gives b.y = 5). The conjuncts
+// are those of the WHERE clause and of the ON and USING clauses of the
+// inner joins the FROM clause reaches through inner joins only: there they
+// filter the rows as a WHERE conjunct does. An outer join's condition
+// does not (it keeps the rows of its other side), so it is not used.
 func (f *finder) level(sel *pg_query.SelectStmt) {
-	if sel.Op != pg_query.SetOperation_SETOP_NONE || sel.WhereClause == nil {
+	if sel.Op != pg_query.SetOperation_SETOP_NONE {
 		return
 	}
 	var rels []*pg_query.RangeVar
@@ -216,7 +234,18 @@ func (f *finder) level(sel *pg_query.SelectStmt) {
 		return
 	}
 	single := len(sel.FromClause) == 1 && sel.FromClause[0].GetRangeVar() != nil
-	conj := conjuncts(sel.WhereClause, nil)
+	var conj []*pg_query.Node
+	if sel.WhereClause != nil {
+		conj = conjuncts(sel.WhereClause, nil)
+	}
+	var pairs []colPair
+	for _, item := range sel.FromClause {
+		conj, pairs = innerJoinConditions(item, conj, pairs)
+	}
+	if len(conj) == 0 && len(pairs) == 0 {
+		return
+	}
+	start := len(f.p.reads)
 	for _, rv := range rels {
 		if !f.keyableReference(rv) {
 			continue
@@ -224,10 +253,107 @@ func (f *finder) level(sel *pg_query.SelectStmt) {
 		ref := refName(rv)
 		for _, c := range conj {
 			if col, arg, ok := f.equality(c, ref, single); ok {
-				f.p.reads = append(f.p.reads, readPredicate{rel: Relation{Schema: rv.Schemaname, Name: rv.Relname}, col: col, arg: arg})
+				f.p.reads = append(f.p.reads, readPredicate{rel: relationOf(rv), col: col, arg: arg})
 			}
 		}
 	}
+	direct := len(f.p.reads)
+	if direct == start {
+		return
+	}
+	for _, c := range conj {
+		if p, ok := columnEquality(c, rels); ok {
+			pairs = append(pairs, p)
+		}
+	}
+	for _, p := range pairs {
+		if p[0].rv == p[1].rv || !f.keyableReference(p[0].rv) || !f.keyableReference(p[1].rv) {
+			continue
+		}
+		for side := range 2 {
+			from, to := p[side], p[1-side]
+			for i := start; i < direct; i++ {
+				d := f.p.reads[i]
+				if d.rel == relationOf(from.rv) && d.col == from.col {
+					f.p.reads = append(f.p.reads, readPredicate{rel: relationOf(to.rv), col: to.col, arg: d.arg,
+						via: &colRef{rel: d.rel, col: d.col}})
+				}
+			}
+		}
+	}
+}
+
+// relationOf is the relation a RangeVar names, as written.
+func relationOf(rv *pg_query.RangeVar) Relation {
+	return Relation{Schema: rv.Schemaname, Name: rv.Relname}
+}
+
+// colPair is a conjunct that equates a column of one FROM relation with a
+// column of another.
+type colPair [2]struct {
+	rv  *pg_query.RangeVar
+	col string
+}
+
+// innerJoinConditions appends the conjuncts of the ON clauses of the inner
+// joins in a FROM item, descending through inner joins only, and the
+// column pairs their USING clauses equate when both sides are plain
+// relations. Joins with an alias are left out, as fromRelations leaves
+// out their relations.
+func innerJoinConditions(n *pg_query.Node, conj []*pg_query.Node, pairs []colPair) ([]*pg_query.Node, []colPair) {
+	j := n.GetJoinExpr()
+	if j == nil || j.Jointype != pg_query.JoinType_JOIN_INNER || j.Alias != nil || j.IsNatural {
+		return conj, pairs
+	}
+	if j.Quals != nil {
+		conj = conjuncts(j.Quals, conj)
+	}
+	if l, r := j.Larg.GetRangeVar(), j.Rarg.GetRangeVar(); l != nil && r != nil {
+		for _, u := range j.UsingClause {
+			if name := u.GetString_(); name != nil {
+				var p colPair
+				p[0].rv, p[0].col, p[1].rv, p[1].col = l, name.Sval, r, name.Sval
+				pairs = append(pairs, p)
+			}
+		}
+	}
+	if j.Larg != nil {
+		conj, pairs = innerJoinConditions(j.Larg, conj, pairs)
+	}
+	if j.Rarg != nil {
+		conj, pairs = innerJoinConditions(j.Rarg, conj, pairs)
+	}
+	return conj, pairs
+}
+
+// columnEquality reads a conjunct a.x = b.y whose qualifiers name two
+// relations of the level.
+func columnEquality(n *pg_query.Node, rels []*pg_query.RangeVar) (colPair, bool) {
+	var p colPair
+	e := n.GetAExpr()
+	if e == nil || e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || !isEquals(e.Name) || e.Lexpr == nil || e.Rexpr == nil {
+		return p, false
+	}
+	for i, side := range []*pg_query.Node{e.Lexpr, e.Rexpr} {
+		c := side.GetColumnRef()
+		if c == nil || len(c.Fields) != 2 {
+			return p, false
+		}
+		q, col := c.Fields[0].GetString_(), c.Fields[1].GetString_()
+		if q == nil || col == nil {
+			return p, false
+		}
+		for _, rv := range rels {
+			if refName(rv) == q.Sval {
+				p[i].rv, p[i].col = rv, col.Sval
+				break
+			}
+		}
+		if p[i].rv == nil {
+			return p, false
+		}
+	}
+	return p, true
 }
 
 // keyableReference reports whether a FROM-clause relation may be keyed by

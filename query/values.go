@@ -96,6 +96,21 @@ func keyableType(oid uint32) bool {
 	return false
 }
 
+// keyFamily groups the keyable types whose = compares canonical values
+// across types: the integers, the strings, and uuid. A column of one
+// family equated with a column of another is never a key.
+func keyFamily(oid uint32) int {
+	switch oid {
+	case oidInt2, oidInt4, oidInt8:
+		return 1
+	case oidText, oidVarchar:
+		return 2
+	case oidUUID:
+		return 3
+	}
+	return 0
+}
+
 // keyArg is where a key predicate's value comes from: the lit-th literal
 // token of the query string (negated when neg), or parameter $param.
 // Neither is set for a value that is not a constant.
