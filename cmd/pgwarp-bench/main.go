@@ -342,6 +342,7 @@ func runMixed(args []string) error {
 	rounds := fs.Int("rounds", 3, "runs of each, interleaved")
 	config := fs.String("config", "", "pgwarp config file (cache on)")
 	rate := fs.Int("rate", 10000, "transactions per second of the fixed-rate latency runs")
+	dataset := fs.String("dataset", "peers", "the dashboard tables: peers (the shape and size of peers.sh's default dashboard dataset: 20,000 artifacts, 5,500 of them with 365 days of sales, stored day by day) or compact (5,000 artifacts, 1,500 × 120 days, stored artifact by artifact)")
 	_ = fs.Parse(args)
 	e, err := setup(1)
 	if err != nil {
@@ -352,42 +353,25 @@ func runMixed(args []string) error {
 	if err != nil {
 		return err
 	}
-	load := `CREATE TABLE material_artifact (artifact_identifier varchar(64) primary key, title text, tags jsonb,
-		is_active boolean not null default true, last_seen timestamptz not null default now());
-	CREATE TABLE sales_measurement_dataset (artifact_identifier varchar(64) not null, day date not null,
-		units integer not null default 0, units_net integer not null default 0, unique (artifact_identifier, day));
-	INSERT INTO material_artifact (artifact_identifier, title) SELECT 'A' || g, 'Artifact ' || g FROM generate_series(1, 5000) g;
-	INSERT INTO sales_measurement_dataset SELECT 'A' || a, date '2026-01-01' + d, (a * d) % 50, (a + d) % 40
-		FROM generate_series(1, 1500) a, generate_series(0, 119) d;`
-	if out, err := exec.Command(psql, "-q", "-v", "ON_ERROR_STOP=1", "-c", load, "-c", "VACUUM ANALYZE", e.cluster.URL(e.cluster.Superuser(), "postgres")).CombinedOutput(); err != nil {
+	ds, ok := mixedDatasets[*dataset]
+	if !ok {
+		return fmt.Errorf("--dataset %q: want peers or compact", *dataset)
+	}
+	if *writeKind != "update" && *writeKind != "upsert" {
+		return fmt.Errorf("--write %q: want update or upsert", *writeKind)
+	}
+	loadStart := time.Now()
+	if out, err := exec.Command(psql, "-q", "-v", "ON_ERROR_STOP=1", "-c", ds.load(), "-c", "VACUUM ANALYZE", e.cluster.URL(e.cluster.Superuser(), "postgres")).CombinedOutput(); err != nil {
 		return fmt.Errorf("loading the dashboard tables: %v\n%s", err, out)
 	}
+	fmt.Printf("dataset %s: %s, loaded in %s\n\n", *dataset, ds.describe(), time.Since(loadStart).Round(time.Second))
 	read := filepath.Join(e.dir, "read.sql")
 	write := filepath.Join(e.dir, "write.sql")
-	if err := os.WriteFile(read, []byte(`\set aid random(1, 1500)
-SELECT sum(s.units), sum(s.units_net) FROM sales_measurement_dataset s JOIN material_artifact a USING (artifact_identifier)
-WHERE s.artifact_identifier = 'A:aid' AND s.day >= date '2026-03-01' AND s.day < date '2026-03-31' AND a.is_active;
-`), 0o644); err != nil {
+	if err := os.WriteFile(read, []byte(fmt.Sprintf("\\set aid random(1, %d)\n%s;\n", ds.salesArtifacts, ds.read("A:aid"))), 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(write, []byte(`\set aid random(1, 1500)
-\set d random(0, 119)
-UPDATE sales_measurement_dataset SET units = units + 1 WHERE artifact_identifier = 'A:aid' AND day = date '2026-01-01' + :d;
-`), 0o644); err != nil {
+	if err := os.WriteFile(write, []byte(fmt.Sprintf("\\set aid random(1, %d)\n\\set d random(0, %d)\n%s;\n", ds.salesArtifacts, ds.days-1, ds.write(*writeKind))), 0o644); err != nil {
 		return err
-	}
-	switch *writeKind {
-	case "update":
-	case "upsert":
-		if err := os.WriteFile(write, []byte(`\set aid random(1, 1500)
-\set d random(0, 119)
-INSERT INTO sales_measurement_dataset (artifact_identifier, day, units) VALUES ('A:aid', date '2026-01-01' + :d, 1)
-ON CONFLICT (artifact_identifier, day) DO UPDATE SET units = sales_measurement_dataset.units + 1;
-`), 0o644); err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("--write %q: want update or upsert", *writeKind)
 	}
 	p, err := e.start(*config, "--cache", "on", "--pool-size", strconv.Itoa(*clients))
 	if err != nil {
@@ -406,7 +390,7 @@ ON CONFLICT (artifact_identifier, day) DO UPDATE SET units = sales_measurement_d
 			// touches through pgwarp and reads it back with the same
 			// dashboard statement: every read must include every write
 			// acknowledged before it.
-			if chk, err = startStaleChecker(fmt.Sprintf("postgres://%s@127.0.0.1:%d/postgres?sslmode=disable", e.cluster.Superuser(), port)); err != nil {
+			if chk, err = startStaleChecker(ds, fmt.Sprintf("postgres://%s@127.0.0.1:%d/postgres?sslmode=disable", e.cluster.Superuser(), port)); err != nil {
 				return 0, 0, err
 			}
 		}
@@ -443,7 +427,7 @@ ON CONFLICT (artifact_identifier, day) DO UPDATE SET units = sales_measurement_d
 	}
 	fmt.Printf("| workload | direct tps | pgwarp (cache) tps | pgwarp/direct tps | direct lat ms | pgwarp lat ms |\n|---|---|---|---|---|---|\n")
 	fmt.Printf("| dashboard point query, %d%% writes (%s) to the same tables, %d clients, %d×%s | %.0f | %.0f | x%.2f | %.3f | %.3f |\n",
-		*writes, *writeKind, *clients, *rounds, *duration, median(dt), median(pt), median(pt)/median(dt), median(dl), median(pl))
+		*writes, *writeKind+", "+*dataset, *clients, *rounds, *duration, median(dt), median(pt), median(pt)/median(dt), median(dl), median(pl))
 	fmt.Printf("\nstale reads: %d in %d write-then-read checks through pgwarp during its runs\n", totalStale, totalChecks)
 
 	// Cache-hit latency: the read alone through pgwarp (the entries are
@@ -542,33 +526,34 @@ type staleChecker struct {
 	err           error
 }
 
-func startStaleChecker(url string) (*staleChecker, error) {
+func startStaleChecker(ds mixedDataset, url string) (*staleChecker, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgconn.Connect(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	exec1 := func(sql string) (string, error) {
+	// exec1 returns column col of the first row of the last result.
+	exec1 := func(sql string, col int) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		res, err := conn.Exec(ctx, sql).ReadAll()
 		if err != nil {
 			return "", err
 		}
-		if len(res) == 0 || len(res[len(res)-1].Rows) == 0 {
+		if len(res) == 0 || len(res[len(res)-1].Rows) == 0 || len(res[len(res)-1].Rows[0]) <= col {
 			return "", nil
 		}
-		return string(res[len(res)-1].Rows[0][0]), nil
+		return string(res[len(res)-1].Rows[0][col]), nil
 	}
 	if _, err := exec1(`INSERT INTO material_artifact (artifact_identifier, title) VALUES ('A0', 'checker') ON CONFLICT DO NOTHING;
-		INSERT INTO sales_measurement_dataset VALUES ('A0', date '2026-03-05', 0, 0) ON CONFLICT DO NOTHING`); err != nil {
+		INSERT INTO sales_measurement_dataset VALUES ('A0', date '`+anchor+`' - 5, 0, 0) ON CONFLICT DO NOTHING`, 0); err != nil {
 		conn.Close(context.Background())
 		return nil, err
 	}
 	c := &staleChecker{stopc: make(chan struct{}), done: make(chan struct{})}
-	const read = `SELECT sum(s.units), sum(s.units_net) FROM sales_measurement_dataset s JOIN material_artifact a USING (artifact_identifier)
-WHERE s.artifact_identifier = 'A0' AND s.day >= date '2026-03-01' AND s.day < date '2026-03-31' AND a.is_active`
+	// The dashboard read of A0; its third column is the units total.
+	read := ds.read("A0")
 	go func() {
 		defer close(c.done)
 		defer conn.Close(context.Background())
@@ -580,17 +565,17 @@ WHERE s.artifact_identifier = 'A0' AND s.day >= date '2026-03-01' AND s.day < da
 			}
 			// Read twice so that the second read can be a cache hit.
 			for range 2 {
-				if _, err := exec1(read); err != nil {
+				if _, err := exec1(read, 2); err != nil {
 					c.err = err
 					return
 				}
 			}
-			acked, err := exec1(`UPDATE sales_measurement_dataset SET units = units + 1 WHERE artifact_identifier = 'A0' AND day = date '2026-03-05' RETURNING units`)
+			acked, err := exec1(`UPDATE sales_measurement_dataset SET units = units + 1 WHERE artifact_identifier = 'A0' AND day = date '`+anchor+`' - 5 RETURNING units`, 0)
 			if err != nil {
 				c.err = err
 				return
 			}
-			got, err := exec1(read)
+			got, err := exec1(read, 2)
 			if err != nil {
 				c.err = err
 				return
