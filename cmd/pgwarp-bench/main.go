@@ -11,6 +11,7 @@
 //	pgwarp-bench ab   --a-config off.yaml --b-config on.yaml [--mode simple|prepared] [--connect]
 //	pgwarp-bench idle --idle 10000 --active 16
 //	pgwarp-bench mixed --writes 10   (dashboard reads and writes, direct vs pgwarp's cache)
+//	pgwarp-bench relay --model goroutines|epoll   (a bare TCP relay for peers.sh: an I/O model's ceiling)
 package main
 
 import (
@@ -38,7 +39,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: pgwarp-bench ab|idle|mixed|nullotlp [flags]")
+		fmt.Fprintln(os.Stderr, "usage: pgwarp-bench ab|idle|mixed|nullotlp|relay [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -51,6 +52,8 @@ func main() {
 		err = runMixed(os.Args[2:])
 	case "nullotlp":
 		err = runNullOTLP(os.Args[2:])
+	case "relay":
+		err = runRelay(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
