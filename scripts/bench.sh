@@ -3,7 +3,7 @@
 # ../shared/bench/peers.sh (PostgreSQL direct, PgBouncer, pgpool-II's query
 # cache and pgwarp side by side in one run) and pgwarp-bench (pgwarp against
 # itself: policies, SCRAM, tracing, idle connections, dashboards with writes).
-# It takes about 30 minutes on 2 CPUs; results go to $OUT (default
+# It takes about 35 minutes on 2 CPUs; results go to $OUT (default
 # bench-results/<date>), one file per run. Quote ratios, not absolute TPS:
 # the machine is shared and noisy.
 #
@@ -31,6 +31,11 @@ if [ -x "$PEERS" ] || [ -f "$PEERS" ]; then
 	step "peers: session mode"
 	bash "$PEERS" --no-pgpool --repeat 3 --workloads select,prepared --json "$OUT/session.json" --proxy-name pgwarp-session \
 		--proxy-cmd "$(proxy --pool-mode session --pool-size 16 --cache off)" > "$OUT/session.txt" 2>&1
+	step "peers: bare TCP relays, the ceiling of each I/O model (goroutines as pgwarp, an epoll loop as PgBouncer)"
+	for model in goroutines epoll; do
+		bash "$PEERS" --no-pgpool --repeat 3 --workloads select --json "$OUT/relay-$model.json" --proxy-name "relay-$model" \
+			--proxy-cmd "$PWD/bin/pgwarp-bench relay --model $model --listen 127.0.0.1:{LISTEN_PORT} --upstream {UPSTREAM_URL}" > "$OUT/relay-$model.txt" 2>&1
+	done
 	step "peers: cache (dashboards, beside pgpool-II's query cache)"
 	bash "$PEERS" --workloads select,dash_point,dash_top20 --json "$OUT/cache.json" --proxy-name pgwarp-cache \
 		--proxy-cmd "$(proxy --pool-mode transaction --pool-size 16 --cache on)" > "$OUT/cache.txt" 2>&1
