@@ -43,6 +43,11 @@ type CacheStats struct {
 	// Invalidations count entries dropped because a write touched a table
 	// they read.
 	Evictions, Invalidations int64
+	// Outcomes counts statements by cache outcome, in Hyperdrive's
+	// vocabulary where it fits: hit, miss, and why the others were not
+	// cached (uncacheable, volatile, transaction, …), as SHOW CACHE
+	// OUTCOMES lists them.
+	Outcomes map[string]int64
 }
 
 // CacheStatsFunc reports the cache's state. It runs at scrape time and must
@@ -115,6 +120,7 @@ type cacheCollector struct {
 	stats                              CacheStatsFunc
 	entries, bytes, maxBytes, hitRatio *prometheus.Desc
 	lookups, evictions, invalidations  *prometheus.Desc
+	outcomes                           *prometheus.Desc
 }
 
 func newCacheCollector(f CacheStatsFunc) *cacheCollector {
@@ -127,11 +133,12 @@ func newCacheCollector(f CacheStatsFunc) *cacheCollector {
 		lookups:       desc("cache_lookups_total", "Cache lookups by result (hit, stale, miss, coalesced, bypass).", "result"),
 		evictions:     desc("cache_evictions_total", "Entries dropped to stay under cache.max_bytes."),
 		invalidations: desc("cache_invalidations_total", "Entries dropped because a write touched a table they read."),
+		outcomes:      desc("cache_outcomes_total", "Statements by cache outcome since start: hit, miss, and why the others were not cached (as SHOW CACHE OUTCOMES lists them).", "outcome"),
 	}
 }
 
 func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.entries, c.bytes, c.maxBytes, c.hitRatio, c.lookups, c.evictions, c.invalidations} {
+	for _, d := range []*prometheus.Desc{c.entries, c.bytes, c.maxBytes, c.hitRatio, c.lookups, c.evictions, c.invalidations, c.outcomes} {
 		ch <- d
 	}
 }
@@ -160,4 +167,7 @@ func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.lookups, s.Bypassed, CacheBypass.String())
 	counter(c.evictions, s.Evictions)
 	counter(c.invalidations, s.Invalidations)
+	for outcome, n := range s.Outcomes {
+		counter(c.outcomes, n, outcome)
+	}
 }

@@ -69,7 +69,8 @@ func TestMetricsEndpointExposesRecordedValuesAndCallbacks(t *testing.T) {
 		},
 		Cache: func() telemetry.CacheStats {
 			return telemetry.CacheStats{Entries: 10, Bytes: 4096, MaxBytes: 1 << 20,
-				Hits: 5, StaleHits: 1, Misses: 1, Coalesced: 1, Bypassed: 9, Evictions: 2, Invalidations: 5}
+				Hits: 5, StaleHits: 1, Misses: 1, Coalesced: 1, Bypassed: 9, Evictions: 2, Invalidations: 5,
+				Outcomes: map[string]int64{"hit": 5, "miss": 1, "volatile": 3}}
 		},
 	})
 	p := m.Pool("appdb", "app")
@@ -120,6 +121,9 @@ func TestMetricsEndpointExposesRecordedValuesAndCallbacks(t *testing.T) {
 		`pgwarp_pool_acquire_timeouts_total{database="appdb",user="app"} 6`,
 		`pgwarp_cache_evictions_total 2`,
 		`pgwarp_cache_invalidations_total 5`,
+		`pgwarp_cache_outcomes_total{outcome="hit"} 5`,
+		`pgwarp_cache_outcomes_total{outcome="miss"} 1`,
+		`pgwarp_cache_outcomes_total{outcome="volatile"} 3`,
 		`pgwarp_build_info{version="1.2.3"} 1`,
 	)
 	if !strings.Contains(body, "go_goroutines ") || !strings.Contains(body, "# TYPE pgwarp_queries_total counter") {

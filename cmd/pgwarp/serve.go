@@ -170,7 +170,7 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 	if err != nil {
 		return err
 	}
-	metrics := telemetry.NewMetrics(telemetry.MetricsOptions{Version: version, Pools: srv.PoolStats, Cache: rt.cacheStats})
+	metrics := telemetry.NewMetrics(telemetry.MetricsOptions{Version: version, Pools: srv.PoolStats, Cache: rt.cacheStats(srv.CacheOutcomes)})
 	rt.metrics = metrics
 	tracing, err := telemetry.NewTracing(ctx, c.Telemetry, telemetry.TracingOptions{Version: version, Logger: logger})
 	if err != nil {

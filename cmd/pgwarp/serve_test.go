@@ -241,6 +241,74 @@ databases:
 	}
 }
 
+// The cache's per-statement outcomes reach /metrics with the counts SHOW
+// CACHE OUTCOMES gives: hits of one read, a volatile read, statements
+// inside a transaction.
+func TestServeMetricsCountCacheOutcomes(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	pgtest.Exec(t, c, db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'one')")
+	listen, adminHTTP := freeAddr(t), freeAddr(t)
+	startServe(t, fmt.Sprintf(`listen: %s
+admin: { http: %s }
+auth: { method: trust }
+cache: { enabled: true }
+databases:
+  %s:
+    upstream: %s
+`, listen, adminHTTP, db, c.URL(c.Superuser(), db)))
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", listen, db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	scrape := func() string {
+		resp, err := http.Get("http://" + adminHTTP + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	// The first read waits for the catalog (uncached) or misses; read
+	// until it hits, then count from there.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(scrape(), `pgwarp_cache_outcomes_total{outcome="hit"} 1`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the read never hit:\n%s", grepLines(scrape(), "pgwarp_cache_outcomes_total"))
+		}
+		exec("SELECT v FROM t WHERE id = 1")
+		time.Sleep(10 * time.Millisecond)
+	}
+	for range 3 {
+		exec("SELECT v FROM t WHERE id = 1")
+	}
+	exec("SELECT v, now() FROM t WHERE id = 1")
+	exec("SELECT v, now() FROM t WHERE id = 1")
+	exec("BEGIN")
+	exec("SELECT v FROM t WHERE id = 1")
+	exec("COMMIT")
+	metrics := scrape()
+	for _, want := range []string{
+		`pgwarp_cache_outcomes_total{outcome="hit"} 4`,
+		`pgwarp_cache_outcomes_total{outcome="volatile"} 2`,
+		// The SELECT and the COMMIT ran inside the transaction block.
+		`pgwarp_cache_outcomes_total{outcome="transaction"} 2`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(metrics, "pgwarp_cache_outcomes_total"))
+		}
+	}
+}
+
 // SHOW CONFIG names the source of each value: the flag that set it, or
 // the file.
 func TestShowConfigNamesTheFlagThatSetAValue(t *testing.T) {

@@ -37,13 +37,20 @@ func newServices(c *configs.Config, logger *slog.Logger) (*services, error) {
 	return rt, nil
 }
 
-// cacheStats reports the cache for /metrics.
-func (rt *services) cacheStats() telemetry.CacheStats {
-	st := rt.cache.Stats()
-	return telemetry.CacheStats{
-		Entries: st.Entries, Bytes: st.Bytes, MaxBytes: st.MaxBytes,
-		Hits: st.Hits, StaleHits: st.StaleHits, Misses: st.Misses, Coalesced: st.CoalescedWaits, Bypassed: st.Bypassed,
-		Evictions: st.Evictions, Invalidations: st.Invalidations,
+// cacheStats reports the cache for /metrics; outcomes are the proxy's
+// per-statement cache outcomes (nil before it exists).
+func (rt *services) cacheStats(outcomes func() map[string]int64) func() telemetry.CacheStats {
+	return func() telemetry.CacheStats {
+		st := rt.cache.Stats()
+		cs := telemetry.CacheStats{
+			Entries: st.Entries, Bytes: st.Bytes, MaxBytes: st.MaxBytes,
+			Hits: st.Hits, StaleHits: st.StaleHits, Misses: st.Misses, Coalesced: st.CoalescedWaits, Bypassed: st.Bypassed,
+			Evictions: st.Evictions, Invalidations: st.Invalidations,
+		}
+		if outcomes != nil {
+			cs.Outcomes = outcomes()
+		}
+		return cs
 	}
 }
 
