@@ -41,7 +41,7 @@ e2e: deps
 
 ## bench: Go micro-benchmarks, then scripts/bench.sh: pgwarp beside
 ## PostgreSQL, PgBouncer and pgpool-II (../shared/bench/peers.sh) and against
-## itself (pgwarp-bench); about 30 minutes; see docs/benchmarks.md.
+## itself (pgwarp-bench); about 35 minutes; see docs/benchmarks.md.
 bench: build
 	$(GO) build -o bin/pgwarp-bench ./cmd/pgwarp-bench
 	$(GO) test -run '^$$' -bench . -benchmem ./...
