@@ -19,7 +19,11 @@ package query
 //     partial, no expressions, default operator classes, deterministic
 //     collations) with a constant: a literal, or a parameter whose type
 //     the Parse message left unspecified (and which appears once) or gave
-//     as the column's type. No user-defined = may be on the search path.
+//     as the column's type; or, for a date column, an expression constant
+//     within the statement (literals, parameters, casts and built-in
+//     operators: date '2026-06-30' - 5, $1::date + 1). No user-defined =,
+//     nor any user-defined operator such an expression uses, may be on the
+//     search path.
 //
 // v supplies the parameter types; the values themselves do not matter.
 func (c *Catalog) MaxRowsWritten(info *Info, sp SearchPath, v Values) int64 {
@@ -42,6 +46,11 @@ func (c *Catalog) MaxRowsWritten(info *Info, sp SearchPath, v Values) int64 {
 	case (wp.kind == writeUpdate && st.Kind == KindUpdate) || (wp.kind == writeDelete && st.Kind == KindDelete):
 		if rel.kind != RelTable || len(rel.children) > 0 || c.userOperator(equalsOperator, sp) {
 			return 0
+		}
+		for _, op := range wp.exprOps {
+			if c.userOperator(Function{Name: op, Operator: true}, sp) {
+				return 0
+			}
 		}
 		for _, key := range rel.uniqueKeys {
 			if equatesAll(rel, key, wp.where, &v) {
@@ -82,6 +91,11 @@ func equatesAll(rel *relation, key []string, where []colArg, v *Values) bool {
 // its only use).
 func constantOfColumn(col *column, a keyArg, v *Values) bool {
 	switch {
+	case a.expr:
+		// A date compares with a date, a timestamp or a timestamptz, each
+		// an injective image of the date: one value of the expression
+		// matches one stored date at most.
+		return col.typ == oidDate
 	case a.lit >= 0:
 		return int(a.lit) < len(v.Literals)
 	case a.param > 0:

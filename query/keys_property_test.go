@@ -28,6 +28,8 @@ INSERT INTO kp.p SELECT i, i % 4 - 1, (ARRAY['a', 'b', 'a ', 'é'])[i % 4 + 1],
        (ARRAY['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '00000000-0000-0000-0000-000000000001']::uuid[])[i % 2 + 1], i % 5
   FROM generate_series(1, 10) i;
 INSERT INTO kp.q SELECT i, i % 10 + 1, i FROM generate_series(1, 15) i;
+CREATE TABLE kp.d (a int4, day date, v int4, UNIQUE (a, day));
+INSERT INTO kp.d SELECT a, date '2026-01-01' + d, 0 FROM generate_series(0, 3) a, generate_series(0, 3) d;
 `
 
 // stmtGen builds one statement with its values as literals or as
@@ -192,9 +194,17 @@ func (g *stmtGen) read() {
 	}
 }
 
-// write writes an INSERT, UPDATE or DELETE of kp.p or kp.q.
+// write writes an INSERT, UPDATE or DELETE of kp.p, kp.q or kp.d.
 func (g *stmtGen) write() {
-	switch g.pick(8) {
+	switch g.pick(9) {
+	case 8:
+		// kp.d's unique key is (a, day): a day alone, compared with a
+		// constant expression, matches a row per a.
+		g.w("UPDATE kp.d SET v = v + 1 WHERE ")
+		if g.pick(2) == 0 {
+			g.w("a = " + strconv.Itoa(g.pick(4)) + " AND ")
+		}
+		g.w("day = date '2026-01-01' + " + strconv.Itoa(g.pick(4)))
 	case 0, 1:
 		g.w("UPDATE kp.p SET ")
 		set := g.col()

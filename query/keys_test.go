@@ -51,6 +51,10 @@ CREATE TABLE k.ruled (id int4 PRIMARY KEY);
 CREATE RULE r_ruled AS ON UPDATE TO k.ruled DO INSTEAD NOTHING;
 CREATE TABLE k.ip (id int4 PRIMARY KEY);
 CREATE TABLE k.ic () INHERITS (k.ip);
+CREATE TABLE k.daily (a int4, day date, v int4, ts timestamp, UNIQUE (a, day), UNIQUE (ts));
+CREATE SCHEMA ops2;
+CREATE FUNCTION ops2.minus(date, int4) RETURNS date LANGUAGE sql IMMUTABLE AS 'SELECT $1 - $2 * 2';
+CREATE OPERATOR ops2.- (LEFTARG = date, RIGHTARG = int4, FUNCTION = ops2.minus);
 CREATE SCHEMA ops;
 CREATE FUNCTION ops.eq(int8, int8) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 = $2';
 CREATE OPERATOR ops.= (LEFTARG = int8, RIGHTARG = int8, FUNCTION = ops.eq);
@@ -400,6 +404,19 @@ func TestMaxRowsWritten(t *testing.T) {
 		{"INSERT INTO part VALUES (1, '2024-02-01')", nil, 1},
 		{"INSERT INTO v (id) VALUES (1)", nil, 0},
 		{"SELECT 1", nil, 0},
+		{"UPDATE daily SET v = 1 WHERE a = 1 AND day = date '2026-06-30' - 5", nil, 1},
+		{"DELETE FROM daily WHERE day = CAST('2026-06-30' AS pg_catalog.date) - 1 AND a = 1", nil, 1},
+		{"UPDATE daily SET v = 1 WHERE a = 1 AND day = '2026-06-30'::date + $1", []query.Param{{Value: []byte("3")}}, 1},
+		{"UPDATE daily SET v = 1 WHERE a = 1 AND day = - (-5) + date '2026-06-30'", nil, 1},
+		{"UPDATE daily SET v = 1 WHERE day = date '2026-06-30' - 5", nil, 0},
+		{"UPDATE daily SET v = 1 WHERE a = 1 AND day = current_date", nil, 0},
+		{"UPDATE daily SET v = 1 WHERE a = 1 AND day = now()::date", nil, 0},
+		{"UPDATE daily SET v = 1 WHERE a = 1 AND day = day + 0", nil, 0},
+		{"UPDATE daily SET v = 1 WHERE a = 1 AND day = (SELECT max(day) FROM daily)", nil, 0},
+		{"UPDATE daily SET v = 1 WHERE a = 1 AND day = date '2026-06-30' OPERATOR(ops2.-) 5", nil, 0},
+		{"UPDATE daily SET v = 1 WHERE a = 1 AND day = NULL::date", nil, 0},
+		{"UPDATE daily SET v = 1 WHERE ts = timestamp '2026-01-01' + interval '1 day'", nil, 0},
+		{"UPDATE daily SET v = 1 WHERE a = 1 + 0 AND day = date '2026-06-30'", nil, 0},
 	}
 	for _, tt := range tests {
 		res := c.Classify(tt.sql)
@@ -415,5 +432,11 @@ func TestMaxRowsWritten(t *testing.T) {
 	res := c.Classify("UPDATE items SET title = 'x' WHERE id = 5")
 	if got := fx.cat.MaxRowsWritten(res.Info, query.ParseSearchPath("ops, k, public", "postgres"), query.Values{Literals: res.Literals}); got != 0 {
 		t.Errorf("with ops.= on the search path: %d, want 0", got)
+	}
+	// So may a user-defined operator in a constant expression: it need
+	// not be deterministic.
+	res = c.Classify("UPDATE daily SET v = 1 WHERE a = 1 AND day = date '2026-06-30' - 5")
+	if got := fx.cat.MaxRowsWritten(res.Info, query.ParseSearchPath("ops2, k, public", "postgres"), query.Values{Literals: res.Literals}); got != 0 {
+		t.Errorf("with ops2.- on the search path: %d, want 0", got)
 	}
 }

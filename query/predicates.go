@@ -76,6 +76,8 @@ type writePredicate struct {
 	// columns of its conflict target.
 	upsert bool
 	target []string
+	// exprOps are the operators of the constant expressions in where.
+	exprOps []string
 }
 
 // insertCol is one column of an INSERT's column list; plain is false for
@@ -118,6 +120,9 @@ func (p *predicates) size() int {
 		for _, t := range w.target {
 			n += elementOverhead + len(t)
 		}
+		for _, o := range w.exprOps {
+			n += elementOverhead + len(o)
+		}
 	}
 	return n
 }
@@ -134,7 +139,10 @@ type finder struct {
 	ctes     map[string]bool
 	params   map[int32]int
 	selects  []*pg_query.SelectStmt
-	p        predicates
+	// exprOps are the operators of the constant expressions a write's
+	// WHERE compares columns with.
+	exprOps []string
+	p       predicates
 }
 
 // keyPredicates returns the key predicates of a top-level statement of
@@ -556,9 +564,83 @@ func (f *finder) whereColumns(where *pg_query.Node, ref string, single bool) []c
 	for _, c := range conjuncts(where, nil) {
 		if col, arg, ok := f.equality(c, ref, single); ok {
 			out = append(out, colArg{col, arg})
+		} else if col, ops, ok := f.exprEquality(c, ref, single); ok {
+			out = append(out, colArg{col, keyArg{lit: -1, expr: true}})
+			f.exprOps = append(f.exprOps, ops...)
 		}
 	}
 	return out
+}
+
+// exprEquality reads a conjunct col = expr (or expr = col) whose column
+// refers to the FROM item named ref and whose expr is constant within the
+// statement without being a single literal or parameter (date '…' - 5): it
+// is built only of literals, parameters, casts and operators named
+// without a schema or in pg_catalog. ops are the operator names it uses,
+// for the catalog to check that none is user-defined.
+func (f *finder) exprEquality(n *pg_query.Node, ref string, single bool) (string, []string, bool) {
+	e := n.GetAExpr()
+	if e == nil || e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || !isEquals(e.Name) || e.Lexpr == nil || e.Rexpr == nil {
+		return "", nil, false
+	}
+	for _, side := range [2][2]*pg_query.Node{{e.Lexpr, e.Rexpr}, {e.Rexpr, e.Lexpr}} {
+		if col, ok := columnRefOf(side[0], ref, single); ok {
+			if ops, ok := constantExpr(side[1], nil, 0); ok {
+				return col, ops, true
+			}
+		}
+	}
+	return "", nil, false
+}
+
+// maxExprDepth bounds the nesting constantExpr follows.
+const maxExprDepth = 16
+
+// constantExpr reports whether n is built only of non-NULL literals,
+// parameters, casts to types named in a single word or in pg_catalog, and
+// prefix or infix operators named in a single word or in pg_catalog, and
+// appends the operators' names to ops.
+func constantExpr(n *pg_query.Node, ops []string, depth int) ([]string, bool) {
+	if depth > maxExprDepth {
+		return ops, false
+	}
+	switch x := n.GetNode().(type) {
+	case *pg_query.Node_AConst:
+		return ops, !x.AConst.Isnull
+	case *pg_query.Node_ParamRef:
+		return ops, x.ParamRef.Number > 0
+	case *pg_query.Node_TypeCast:
+		tn := x.TypeCast.TypeName
+		if tn == nil || tn.Setof || len(tn.ArrayBounds) > 0 || !builtinName(tn.Names) || x.TypeCast.Arg == nil {
+			return ops, false
+		}
+		return constantExpr(x.TypeCast.Arg, ops, depth+1)
+	case *pg_query.Node_AExpr:
+		e := x.AExpr
+		if e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || !builtinName(e.Name) || e.Rexpr == nil {
+			return ops, false
+		}
+		ops = append(ops, e.Name[len(e.Name)-1].GetString_().GetSval())
+		if e.Lexpr != nil {
+			var ok bool
+			if ops, ok = constantExpr(e.Lexpr, ops, depth+1); !ok {
+				return ops, false
+			}
+		}
+		return constantExpr(e.Rexpr, ops, depth+1)
+	}
+	return ops, false
+}
+
+// builtinName reports a name of one word, or two with pg_catalog first.
+func builtinName(names []*pg_query.Node) bool {
+	switch len(names) {
+	case 1:
+		return names[0].GetString_() != nil
+	case 2:
+		return names[0].GetString_().GetSval() == "pg_catalog" && names[1].GetString_() != nil
+	}
+	return false
 }
 
 // assignments reads the SET list of an UPDATE or ON CONFLICT DO UPDATE.
@@ -589,7 +671,7 @@ func (f *finder) update(u *pg_query.UpdateStmt) {
 	if len(where) == 0 {
 		return
 	}
-	f.p.write = &writePredicate{kind: writeUpdate, rel: rel, where: where, set: f.assignments(u.TargetList)}
+	f.p.write = &writePredicate{kind: writeUpdate, rel: rel, where: where, set: f.assignments(u.TargetList), exprOps: f.exprOps}
 }
 
 // delete finds the key predicate of a DELETE: the WHERE conjuncts on the
@@ -603,7 +685,7 @@ func (f *finder) delete(d *pg_query.DeleteStmt) {
 	if len(where) == 0 {
 		return
 	}
-	f.p.write = &writePredicate{kind: writeDelete, rel: rel, where: where}
+	f.p.write = &writePredicate{kind: writeDelete, rel: rel, where: where, exprOps: f.exprOps}
 }
 
 // insert finds the key predicate of INSERT … VALUES: the constants of each

@@ -84,6 +84,9 @@ const (
 	oidText    = 25
 	oidVarchar = 1043
 	oidUUID    = 2950
+	// oidDate is not keyable, but a date key column bounds a write
+	// compared with a constant expression (see [Catalog.MaxRowsWritten]).
+	oidDate = 1082
 )
 
 // keyableType reports the column types whose values key predicates
@@ -121,6 +124,11 @@ type keyArg struct {
 	// shared reports a parameter that appears more than once in the
 	// statement, so that its type may be inferred from another context.
 	shared bool
+	// expr reports an expression that is constant within the statement
+	// (literals, parameters, casts and built-in operators only: no
+	// column, function call or subquery) but has no one value pgwarp
+	// knows; it is not constant(), and only bounds writes.
+	expr bool
 }
 
 // noArg is the keyArg of an expression that is not a constant.
