@@ -13,6 +13,19 @@ import (
 	"time"
 )
 
+// loopbackOnly refuses a --listen address that is not a loopback IP: the
+// benchmarks listen on loopback only.
+func loopbackOnly(listen string) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--listen %s: loopback addresses only", listen)
+	}
+	return nil
+}
+
 // runNullOTLP serves OTLP/HTTP trace exports and discards them, so that a
 // tracing benchmark can measure pgwarp's own cost of tracing apart from a
 // collector's (Jaeger's ingestion shares the machine's cores). It runs
@@ -21,12 +34,8 @@ func runNullOTLP(args []string) error {
 	fs := flag.NewFlagSet("nullotlp", flag.ExitOnError)
 	listen := fs.String("listen", "127.0.0.1:4318", "loopback address for OTLP/HTTP")
 	_ = fs.Parse(args)
-	host, _, err := net.SplitHostPort(*listen)
-	if err != nil {
+	if err := loopbackOnly(*listen); err != nil {
 		return err
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("--listen %s: loopback addresses only", *listen)
 	}
 	var requests, bytes atomic.Int64
 	mux := http.NewServeMux()

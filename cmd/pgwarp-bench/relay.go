@@ -39,12 +39,8 @@ func runRelay(args []string) error {
 	if err != nil {
 		return err
 	}
-	host, _, err := net.SplitHostPort(*listen)
-	if err != nil {
+	if err := loopbackOnly(*listen); err != nil {
 		return err
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("--listen %s: loopback addresses only", *listen)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {

@@ -182,23 +182,46 @@ func grepLines(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
-func TestServeMetricsCountAKnownWorkloadAndReadyzFollowsTheUpstream(t *testing.T) {
-	c := pgtest.Shared(t)
-	db := pgtest.CreateDatabase(t, c)
+// serveOne runs pgwarp in front of database db of c, with an admin HTTP
+// listener and the cache on or off, and connects to it as the superuser.
+// It returns the admin listener's address and the connection.
+func serveOne(t *testing.T, c *pgcluster.Cluster, db string, cache bool) (string, *pgx.Conn) {
+	t.Helper()
 	listen, adminHTTP := freeAddr(t), freeAddr(t)
 	startServe(t, fmt.Sprintf(`listen: %s
 admin: { http: %s }
 auth: { method: trust }
-cache: { enabled: false }
+cache: { enabled: %t }
 databases:
   %s:
     upstream: %s
-`, listen, adminHTTP, db, c.URL(c.Superuser(), db)))
+`, listen, adminHTTP, cache, db, c.URL(c.Superuser(), db)))
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", listen, db))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return adminHTTP, conn
+}
+
+// adminGet fetches path from the admin listener at addr.
+func adminGet(t *testing.T, addr, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServeMetricsCountAKnownWorkloadAndReadyzFollowsTheUpstream(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	adminHTTP, conn := serveOne(t, c, db, false)
+	ctx := context.Background()
 	for i := 0; i < 7; i++ {
 		if _, err := conn.Exec(ctx, "SELECT 1", pgx.QueryExecModeSimpleProtocol); err != nil {
 			t.Fatal(err)
@@ -206,15 +229,7 @@ databases:
 	}
 	_, _ = conn.Exec(ctx, "SELECT * FROM missing_table", pgx.QueryExecModeSimpleProtocol)
 	conn.Close(ctx)
-	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + adminHTTP + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(path string) (int, string) { return adminGet(t, adminHTTP, path) }
 	_, metrics := get("/metrics")
 	want := fmt.Sprintf(`pgwarp_queries_total{cache_status="bypass",database=%q,user="postgres"} 8`, db)
 	if !strings.Contains(metrics, want) {
@@ -248,21 +263,8 @@ func TestServeMetricsCountCacheOutcomes(t *testing.T) {
 	c := pgtest.Shared(t)
 	db := pgtest.CreateDatabase(t, c)
 	pgtest.Exec(t, c, db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'one')")
-	listen, adminHTTP := freeAddr(t), freeAddr(t)
-	startServe(t, fmt.Sprintf(`listen: %s
-admin: { http: %s }
-auth: { method: trust }
-cache: { enabled: true }
-databases:
-  %s:
-    upstream: %s
-`, listen, adminHTTP, db, c.URL(c.Superuser(), db)))
+	adminHTTP, conn := serveOne(t, c, db, true)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", listen, db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	exec := func(sql string) {
 		t.Helper()
 		if _, err := conn.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol); err != nil {
@@ -270,13 +272,8 @@ databases:
 		}
 	}
 	scrape := func() string {
-		resp, err := http.Get("http://" + adminHTTP + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
+		_, body := adminGet(t, adminHTTP, "/metrics")
+		return body
 	}
 	// The first read waits for the catalog (uncached) or misses; read
 	// until it hits, then count from there.
