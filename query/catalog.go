@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // RelKind is a relation's kind, as pg_class.relkind records it.
@@ -76,6 +78,10 @@ type Catalog struct {
 	// envPath is the search_path the catalog query ran with: view and
 	// policy definitions are printed relative to it.
 	envPath SearchPath
+	// plans memoises ReadKeys' catalog work per statement (see
+	// readPlanFor); nplans bounds it.
+	plans  sync.Map // *predicates → *readPlan
+	nplans atomic.Int64
 }
 
 // qname is a schema-qualified name.

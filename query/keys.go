@@ -85,40 +85,27 @@ func keyColumn(rel *relation, name string) *column {
 // usable one keys, direct ones before those carried over a join. A
 // user-defined = operator on the search path disables keys.
 func (c *Catalog) ReadKeys(st *Statement, sp SearchPath, v Values) (whole []Relation, keys []TableKey, ok bool) {
-	deps, ok := c.ReadDependencies(st, sp)
-	if !ok || c == nil || st.keys == nil || len(st.keys.reads) == 0 || st.Kind != KindSelect ||
-		st.SelectInto || st.ModifyingCTE || st.Locking != LockNone || c.userOperator(equalsOperator, sp) {
+	if c == nil || st.keys == nil || len(st.keys.reads) == 0 {
+		deps, ok := c.ReadDependencies(st, sp)
 		return deps, nil, ok
 	}
+	plan := c.readPlanFor(st, sp)
+	deps := plan.deps[:len(plan.deps):len(plan.deps)] // shared: appending copies
+	if len(plan.cands) == 0 {
+		return deps, nil, plan.ok
+	}
 	var keyed []*relation
-	for _, p := range st.keys.reads {
-		rel := c.resolve(p.rel, sp)
-		if !readKeyable(rel) || containsRel(keyed, rel) || c.references(st, sp, rel) != 1 {
+	for i := range plan.cands {
+		cd := &plan.cands[i]
+		if containsRel(keyed, cd.rel) {
 			continue
 		}
-		col := keyColumn(rel, p.col)
-		if col == nil {
-			continue
-		}
-		// A constant carried over a join is compared with the column it
-		// came from; both columns' equality must be identity of the
-		// canonical values.
-		src := col
-		if p.via != nil {
-			srel := c.resolve(p.via.rel, sp)
-			if srel == nil {
-				continue
-			}
-			if src = keyColumn(srel, p.via.col); src == nil || keyFamily(src.typ) != keyFamily(col.typ) {
-				continue
-			}
-		}
-		val, ok := src.canonical(p.arg, &v, useCompare)
+		val, ok := cd.src.canonical(cd.arg, &v, useCompare)
 		if !ok {
 			continue
 		}
-		keyed = append(keyed, rel)
-		keys = append(keys, TableKey{Relation: rel.name, Column: col.name, Values: []string{val}})
+		keyed = append(keyed, cd.rel)
+		keys = append(keys, TableKey{Relation: cd.rel.name, Column: cd.col.name, Values: []string{val}})
 	}
 	if len(keys) == 0 {
 		return deps, nil, true
@@ -129,6 +116,79 @@ func (c *Catalog) ReadKeys(st *Statement, sp SearchPath, v Values) (whole []Rela
 		}
 	}
 	return whole, keys, true
+}
+
+// readPlan is the part of ReadKeys that depends only on the catalog and
+// the search path: the statement's dependencies, and the key predicates
+// that can key a relation, resolved to the relation and its columns. Only
+// the values differ between executions.
+type readPlan struct {
+	sp    SearchPath
+	deps  []Relation
+	ok    bool
+	cands []readCand
+}
+
+// readCand is a key predicate that keys rel by col when its value (read
+// as a value of src, the column it is compared with) is canonical.
+type readCand struct {
+	rel      *relation
+	col, src *column
+	arg      keyArg
+}
+
+// maxReadPlans bounds the plans one catalog keeps; beyond it they are
+// dropped all at once and made again as statements run.
+const maxReadPlans = 8192
+
+// readPlanFor returns st's plan under sp, made on first use and kept on
+// the catalog, which a reload replaces, until sp changes.
+func (c *Catalog) readPlanFor(st *Statement, sp SearchPath) *readPlan {
+	if v, ok := c.plans.Load(st.keys); ok {
+		if p := v.(*readPlan); p.sp.equal(sp) {
+			return p
+		}
+	}
+	p := c.planReadKeys(st, sp)
+	if c.nplans.Add(1) > maxReadPlans {
+		c.plans.Clear()
+		c.nplans.Store(1)
+	}
+	c.plans.Store(st.keys, p)
+	return p
+}
+
+func (c *Catalog) planReadKeys(st *Statement, sp SearchPath) *readPlan {
+	p := &readPlan{sp: sp}
+	p.deps, p.ok = c.ReadDependencies(st, sp)
+	if !p.ok || st.Kind != KindSelect || st.SelectInto || st.ModifyingCTE || st.Locking != LockNone || c.userOperator(equalsOperator, sp) {
+		return p
+	}
+	for _, pr := range st.keys.reads {
+		rel := c.resolve(pr.rel, sp)
+		if !readKeyable(rel) || c.references(st, sp, rel) != 1 {
+			continue
+		}
+		col := keyColumn(rel, pr.col)
+		if col == nil {
+			continue
+		}
+		// A constant carried over a join is compared with the column it
+		// came from; both columns' equality must be identity of the
+		// canonical values.
+		src := col
+		if pr.via != nil {
+			srel := c.resolve(pr.via.rel, sp)
+			if srel == nil {
+				continue
+			}
+			if src = keyColumn(srel, pr.via.col); src == nil || keyFamily(src.typ) != keyFamily(col.typ) {
+				continue
+			}
+		}
+		p.cands = append(p.cands, readCand{rel: rel, col: col, src: src, arg: pr.arg})
+	}
+	return p
 }
 
 // references counts how many of the dependency lists of st's relations

@@ -198,6 +198,24 @@ func TestReadKeys(t *testing.T) {
 			t.Errorf("keys %q without NoConversion", keyString(keys))
 		}
 	})
+	t.Run("the search path is part of what is reused", func(t *testing.T) {
+		res := c.Classify("SELECT title FROM items WHERE id = 5")
+		st := &res.Info.Statements[0]
+		v := query.Values{Literals: res.Literals, NoConversion: true}
+		opsPath := query.ParseSearchPath("ops, k, public", "postgres")
+		for i := 0; i < 2; i++ {
+			if _, keys, _ := fx.cat.ReadKeys(st, sp, v); keyString(keys) != "k.items.id=5" {
+				t.Fatalf("round %d, path k: keys %q", i, keyString(keys))
+			}
+			if _, keys, _ := fx.cat.ReadKeys(st, opsPath, v); len(keys) != 0 {
+				t.Fatalf("round %d, path ops (a user-defined =): keys %q", i, keyString(keys))
+			}
+		}
+		other := query.Values{Literals: c.Classify("SELECT title FROM items WHERE id = 7").Literals, NoConversion: true}
+		if _, keys, _ := fx.cat.ReadKeys(st, sp, other); keyString(keys) != "k.items.id=7" {
+			t.Fatalf("another execution's value: keys %q", keyString(keys))
+		}
+	})
 	t.Run("a user-defined = on the search path", func(t *testing.T) {
 		res := c.Classify("SELECT title FROM items WHERE id = 5")
 		opsPath := query.ParseSearchPath("ops, k, public", "postgres")

@@ -1,6 +1,9 @@
 package query
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // SearchPath is a session's search_path, ready for name resolution: the
 // schemas PostgreSQL searches for an unqualified relation or function name,
@@ -89,6 +92,11 @@ func (p SearchPath) FunctionSchemas() []string {
 // the path lists no schema. (PostgreSQL skips listed schemas that do not
 // exist; this does not know which exist.)
 func (p SearchPath) CreationSchema() string { return p.creation }
+
+// equal reports whether p and q resolve every name alike.
+func (p SearchPath) equal(q SearchPath) bool {
+	return p.creation == q.creation && slices.Equal(p.relations, q.relations) && slices.Equal(p.functions, q.functions)
+}
 
 // String returns the schemas searched for relations, comma-separated.
 func (p SearchPath) String() string { return strings.Join(p.RelationSchemas(), ", ") }
