@@ -294,6 +294,7 @@ func NewCatalog(rows [][]string) (*Catalog, error) {
 			for _, col := range t.columns {
 				if col.attnum == attnum {
 					name = col.name
+					break
 				}
 			}
 			if name == "" {

@@ -139,10 +139,7 @@ type finder struct {
 	ctes     map[string]bool
 	params   map[int32]int
 	selects  []*pg_query.SelectStmt
-	// exprOps are the operators of the constant expressions a write's
-	// WHERE compares columns with.
-	exprOps []string
-	p       predicates
+	p        predicates
 }
 
 // keyPredicates returns the key predicates of a top-level statement of
@@ -338,11 +335,11 @@ func innerJoinConditions(n *pg_query.Node, conj []*pg_query.Node, pairs []colPai
 // relations of the level.
 func columnEquality(n *pg_query.Node, rels []*pg_query.RangeVar) (colPair, bool) {
 	var p colPair
-	e := n.GetAExpr()
-	if e == nil || e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || !isEquals(e.Name) || e.Lexpr == nil || e.Rexpr == nil {
+	l, r, ok := equalsOperands(n)
+	if !ok {
 		return p, false
 	}
-	for i, side := range []*pg_query.Node{e.Lexpr, e.Rexpr} {
+	for i, side := range [2]*pg_query.Node{l, r} {
 		c := side.GetColumnRef()
 		if c == nil || len(c.Fields) != 2 {
 			return p, false
@@ -421,21 +418,28 @@ func conjuncts(n *pg_query.Node, out []*pg_query.Node) []*pg_query.Node {
 // column refers to the FROM item named ref: qualified by ref, or
 // unqualified when single reports that the level has that one FROM item.
 func (f *finder) equality(n *pg_query.Node, ref string, single bool) (string, keyArg, bool) {
-	e := n.GetAExpr()
-	if e == nil || e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || !isEquals(e.Name) || e.Lexpr == nil || e.Rexpr == nil {
+	l, r, ok := equalsOperands(n)
+	if !ok {
 		return "", noArg, false
 	}
-	if col, ok := columnRefOf(e.Lexpr, ref, single); ok {
-		if a := f.arg(e.Rexpr); a.constant() {
-			return col, a, true
-		}
-	}
-	if col, ok := columnRefOf(e.Rexpr, ref, single); ok {
-		if a := f.arg(e.Lexpr); a.constant() {
-			return col, a, true
+	for _, side := range [2][2]*pg_query.Node{{l, r}, {r, l}} {
+		if col, ok := columnRefOf(side[0], ref, single); ok {
+			if a := f.arg(side[1]); a.constant() {
+				return col, a, true
+			}
 		}
 	}
 	return "", noArg, false
+}
+
+// equalsOperands returns the operands of a conjunct left = right (the
+// operator = or pg_catalog.=), or false.
+func equalsOperands(n *pg_query.Node) (l, r *pg_query.Node, ok bool) {
+	e := n.GetAExpr()
+	if e == nil || e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || !isEquals(e.Name) || e.Lexpr == nil || e.Rexpr == nil {
+		return nil, nil, false
+	}
+	return e.Lexpr, e.Rexpr, true
 }
 
 // isEquals reports the operator name = or pg_catalog.=.
@@ -555,21 +559,21 @@ func targetOf(rv *pg_query.RangeVar) (Relation, string, bool) {
 }
 
 // whereColumns returns the conjuncts col = constant of a WHERE clause on
-// the target named ref.
-func (f *finder) whereColumns(where *pg_query.Node, ref string, single bool) []colArg {
+// the target named ref, and col = constant expression with the expr flag
+// set, whose operators exprOps lists.
+func (f *finder) whereColumns(where *pg_query.Node, ref string, single bool) (out []colArg, exprOps []string) {
 	if where == nil {
-		return nil
+		return nil, nil
 	}
-	var out []colArg
 	for _, c := range conjuncts(where, nil) {
 		if col, arg, ok := f.equality(c, ref, single); ok {
 			out = append(out, colArg{col, arg})
-		} else if col, ops, ok := f.exprEquality(c, ref, single); ok {
+		} else if col, ops, ok := exprEquality(c, ref, single); ok {
 			out = append(out, colArg{col, keyArg{lit: -1, expr: true}})
-			f.exprOps = append(f.exprOps, ops...)
+			exprOps = append(exprOps, ops...)
 		}
 	}
-	return out
+	return out, exprOps
 }
 
 // exprEquality reads a conjunct col = expr (or expr = col) whose column
@@ -578,12 +582,12 @@ func (f *finder) whereColumns(where *pg_query.Node, ref string, single bool) []c
 // is built only of literals, parameters, casts and operators named
 // without a schema or in pg_catalog. ops are the operator names it uses,
 // for the catalog to check that none is user-defined.
-func (f *finder) exprEquality(n *pg_query.Node, ref string, single bool) (string, []string, bool) {
-	e := n.GetAExpr()
-	if e == nil || e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || !isEquals(e.Name) || e.Lexpr == nil || e.Rexpr == nil {
+func exprEquality(n *pg_query.Node, ref string, single bool) (string, []string, bool) {
+	l, r, ok := equalsOperands(n)
+	if !ok {
 		return "", nil, false
 	}
-	for _, side := range [2][2]*pg_query.Node{{e.Lexpr, e.Rexpr}, {e.Rexpr, e.Lexpr}} {
+	for _, side := range [2][2]*pg_query.Node{{l, r}, {r, l}} {
 		if col, ok := columnRefOf(side[0], ref, single); ok {
 			if ops, ok := constantExpr(side[1], nil, 0); ok {
 				return col, ops, true
@@ -667,11 +671,11 @@ func (f *finder) update(u *pg_query.UpdateStmt) {
 	if !ok || u.WhereClause == nil || u.WhereClause.GetCurrentOfExpr() != nil {
 		return
 	}
-	where := f.whereColumns(u.WhereClause, ref, len(u.FromClause) == 0)
+	where, ops := f.whereColumns(u.WhereClause, ref, len(u.FromClause) == 0)
 	if len(where) == 0 {
 		return
 	}
-	f.p.write = &writePredicate{kind: writeUpdate, rel: rel, where: where, set: f.assignments(u.TargetList), exprOps: f.exprOps}
+	f.p.write = &writePredicate{kind: writeUpdate, rel: rel, where: where, set: f.assignments(u.TargetList), exprOps: ops}
 }
 
 // delete finds the key predicate of a DELETE: the WHERE conjuncts on the
@@ -681,11 +685,11 @@ func (f *finder) delete(d *pg_query.DeleteStmt) {
 	if !ok || d.WhereClause == nil || d.WhereClause.GetCurrentOfExpr() != nil {
 		return
 	}
-	where := f.whereColumns(d.WhereClause, ref, len(d.UsingClause) == 0)
+	where, ops := f.whereColumns(d.WhereClause, ref, len(d.UsingClause) == 0)
 	if len(where) == 0 {
 		return
 	}
-	f.p.write = &writePredicate{kind: writeDelete, rel: rel, where: where, exprOps: f.exprOps}
+	f.p.write = &writePredicate{kind: writeDelete, rel: rel, where: where, exprOps: ops}
 }
 
 // insert finds the key predicate of INSERT … VALUES: the constants of each
