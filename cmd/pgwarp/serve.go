@@ -70,11 +70,11 @@ func (f *serveFlags) load() (*configs.Config, error) {
 		c.Listen = f.listen
 		override("listen", "--listen")
 	}
-	if f.adminHTTP == "off" {
-		c.Admin.HTTP = ""
-		override("admin.http", "--admin-http")
-	} else if f.adminHTTP != "" {
+	if f.adminHTTP != "" {
 		c.Admin.HTTP = f.adminHTTP
+		if f.adminHTTP == "off" {
+			c.Admin.HTTP = ""
+		}
 		override("admin.http", "--admin-http")
 	}
 	if f.pprof {
