@@ -33,7 +33,22 @@ import (
 // resolves them the same way. Temporary relations of other sessions are
 // left out. The query needs no privileges beyond those of an ordinary
 // role.
-const CatalogQuery = `SELECT 'e', pg_catalog.current_setting('search_path'), current_user::text, '', '', '', '', ''
+const CatalogQuery = `WITH unique_indexes AS (
+  -- Every unique index, and whether its equality is its key types' own =
+  -- (default operator classes, deterministic collations): the u and q rows.
+  SELECT i.indrelid, i.indkey, i.indnkeyatts, i.indimmediate, i.indisvalid, i.indpred, i.indexprs,
+         n.nspname, c.relname, c.relkind, c.relpersistence,
+         NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indclass::pg_catalog.oid[]) AS k(cls)
+                       LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = k.cls
+                      WHERE oc.opcdefault IS NOT TRUE)
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indcollation::pg_catalog.oid[]) AS k(coll)
+                           JOIN pg_catalog.pg_collation co ON co.oid = k.coll
+                          WHERE NOT co.collisdeterministic) AS exact
+    FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE i.indisunique)
+SELECT 'e', pg_catalog.current_setting('search_path'), current_user::text, '', '', '', '', ''
 UNION ALL
 SELECT 'f', n.nspname::text, p.proname::text, p.pronargs::text, p.pronargdefaults::text,
        (p.provariadic <> 0)::text, p.provolatile::text, p.proparallel::text
@@ -99,37 +114,21 @@ SELECT 'c', n.nspname::text, c.relname::text, a.attname::text, a.attnum::text, a
  WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
    AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
 UNION ALL
-SELECT DISTINCT 'u', n.nspname::text, c.relname::text, '', '', '', '', ''
-  FROM pg_catalog.pg_index i
-  JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE i.indisunique AND c.relpersistence <> 't'
-   AND (EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indclass::pg_catalog.oid[]) AS k(cls)
-                  LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = k.cls
-                 WHERE oc.opcdefault IS NOT TRUE)
-        OR EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indcollation::pg_catalog.oid[]) AS k(coll)
-                     JOIN pg_catalog.pg_collation co ON co.oid = k.coll
-                    WHERE NOT co.collisdeterministic))
+SELECT DISTINCT 'u', u.nspname::text, u.relname::text, '', '', '', '', ''
+  FROM unique_indexes u
+ WHERE u.relpersistence <> 't' AND NOT u.exact
 UNION ALL
-SELECT 'q', n.nspname::text, c.relname::text,
+SELECT 'q', u.nspname::text, u.relname::text,
        (SELECT pg_catalog.string_agg(k.attnum::text, ',' ORDER BY k.ord)
-          FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)
-         WHERE k.ord <= i.indnkeyatts),
+          FROM pg_catalog.unnest(u.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)
+         WHERE k.ord <= u.indnkeyatts),
        '', '', '', ''
-  FROM pg_catalog.pg_index i
-  JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE i.indisunique AND i.indimmediate AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
-   AND c.relkind = 'r' AND c.relpersistence <> 't'
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-   AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indclass::pg_catalog.oid[]) AS k(cls)
-                     LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = k.cls
-                    WHERE oc.opcdefault IS NOT TRUE)
-   AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indcollation::pg_catalog.oid[]) AS k(coll)
-                     JOIN pg_catalog.pg_collation co ON co.oid = k.coll
-                    WHERE NOT co.collisdeterministic)
-   AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) AS k(attnum)
-                     JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+  FROM unique_indexes u
+ WHERE u.exact AND u.indimmediate AND u.indisvalid AND u.indpred IS NULL AND u.indexprs IS NULL
+   AND u.relkind = 'r' AND u.relpersistence <> 't'
+   AND u.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(u.indkey::pg_catalog.int2[]) AS k(attnum)
+                     JOIN pg_catalog.pg_attribute a ON a.attrelid = u.indrelid AND a.attnum = k.attnum
                      JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
                     WHERE NOT co.collisdeterministic)`
 
