@@ -256,7 +256,17 @@ func TestAdminPauseCoversPoolsCreatedAfterIt(t *testing.T) {
 
 // SHOW STATS keeps the counts of clients that have left.
 func TestAdminShowStatsCountsEndedSessions(t *testing.T) {
-	p, db, _ := adminProxy(t, proxy.PoolTransaction)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { showStatsCountsEndedSessions(t, m.mode) })
+	}
+}
+
+// showStatsCountsEndedSessions checks that 5 autocommit statements count
+// as 5 transactions: whether the client's next statement finds its backend
+// already released (a new lease) or still held (session mode, or a client
+// quicker than the release), each begins a transaction.
+func showStatsCountsEndedSessions(t *testing.T, mode proxy.PoolMode) {
+	p, db, _ := adminProxy(t, mode)
 	admin := adminConn(t, p)
 	app := connect(t, p, db)
 	for range 5 {

@@ -366,6 +366,12 @@ func (s *Session) reserveLocked() error {
 		}
 	}
 	if s.lease != nil {
+		// Work that starts while the session is idle on a backend it
+		// kept (session mode, or a client quicker than the lease's
+		// release) begins a transaction as a new lease does.
+		if s.idleOnLeaseLocked() {
+			s.countTransactionLocked()
+		}
 		s.injectAbortLocked()
 		return nil
 	}
@@ -398,8 +404,7 @@ func (s *Session) reserveLocked() error {
 	}
 	s.lease = lease
 	s.unnamedOnBackend = false
-	s.transactions.Add(1)
-	s.srv.stats.transactions.Add(1)
+	s.countTransactionLocked()
 	s.setState(sessionStateActive)
 	if s.mode == PoolTransaction {
 		s.syncSettingsLocked(lease.Backend())
@@ -467,6 +472,19 @@ func (s *Session) openBatchLocked() {
 	s.batchOpen = true
 	s.batchOut, s.batchQ, s.batchWrapped = len(s.out), len(s.q.items), false
 	s.batchRan, s.retryCur = false, nil
+}
+
+// countTransactionLocked counts a transaction beginning. mu is held.
+func (s *Session) countTransactionLocked() {
+	s.transactions.Add(1)
+	s.srv.stats.transactions.Add(1)
+}
+
+// idleOnLeaseLocked reports whether the session holds a backend with
+// nothing of the client's in flight on it: no transaction open, no
+// extended-protocol batch, no COPY, no answer awaited. mu is held.
+func (s *Session) idleOnLeaseLocked() bool {
+	return s.lease != nil && s.q.empty() && s.txStatus == txIdle && !s.batchOpen && !s.copyIn.Load() && !s.copyOut
 }
 
 // injectAbortLocked makes the upstream transaction fail before the client's

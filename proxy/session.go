@@ -599,5 +599,5 @@ func (s *Session) idleForShutdown() bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lease == nil || (s.q.empty() && s.txStatus == txIdle && !s.batchOpen && !s.copyIn.Load() && !s.copyOut)
+	return s.lease == nil || s.idleOnLeaseLocked()
 }
