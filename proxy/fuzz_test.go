@@ -226,6 +226,64 @@ func FuzzMsgReader(f *testing.F) {
 	})
 }
 
+// FuzzStartupFraming runs msgReader's startup-packet framing over arbitrary
+// bytes in arbitrary chunks: it never panics, returns exactly the packets of
+// the input, rejects an impossible length as FATAL 08P01, accounts for what
+// it buffered and never grows beyond the largest startup packet.
+func FuzzStartupFraming(f *testing.F) {
+	ssl := encodeStartupPacket(1234, 5679)
+	start := encodeStartupPacket(3, 0, "user", "app", "database", "app")
+	for _, seed := range []struct{ data, chunks []byte }{
+		{append(bytes.Clone(ssl), start...), nil},
+		{append(bytes.Clone(ssl), start...), []byte{1, 2, 3, 5, 8}},
+		{append(bytes.Clone(start), 'Q', 0, 0, 0, 5, 0), []byte{40}},
+		{[]byte{0, 0, 0, 7, 1, 2, 3}, nil},          // shorter than any packet
+		{[]byte{0, 0, 0x27, 0x11}, nil},             // longer than 10000
+		{[]byte{0, 0, 0, 16, 0, 3, 0, 0, 'u'}, nil}, // truncated
+		{nil, nil},
+	} {
+		f.Add(seed.data, seed.chunks)
+	}
+	f.Fuzz(func(t *testing.T, data, chunks []byte) {
+		src := &chunkReader{data: bytes.Clone(data), sizes: chunks}
+		m := newMsgReader(src, 4096, 1<<20)
+		var framed []byte
+		for i := 0; ; i++ {
+			if i > len(data) {
+				t.Fatalf("%d packets from %d bytes: the reader does not terminate", i, len(data))
+			}
+			body, err := m.startupPacket()
+			if err != nil {
+				var e *Error
+				switch {
+				case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+				case errors.As(err, &e) && e.Fatal() && e.Code == CodeProtocolViolation:
+				default:
+					t.Fatalf("unexpected error %v", err)
+				}
+				if errors.Is(err, io.EOF) && len(framed) != len(data) {
+					t.Fatalf("clean EOF after %d of %d bytes", len(framed), len(data))
+				}
+				break
+			}
+			if len(body) < 4 || len(body)+4 > maxStartupPacket {
+				t.Fatalf("body of %d bytes accepted", len(body))
+			}
+			framed = binary.BigEndian.AppendUint32(framed, uint32(len(body)+4))
+			framed = append(framed, body...)
+			if !bytes.HasPrefix(data, framed) {
+				t.Fatalf("the packets returned are not the input's:\n% x\n% x", framed, data)
+			}
+			if m.buffered() != len(data)-len(framed)-len(src.data) {
+				t.Fatalf("buffered() = %d, want %d", m.buffered(), len(data)-len(framed)-len(src.data))
+			}
+		}
+		if len(m.buf) > 4*maxStartupPacket {
+			t.Fatalf("reader buffer grew to %d bytes", len(m.buf))
+		}
+	})
+}
+
 // FuzzClientMessages feeds one body to each client-message decoder pgwarp
 // uses to rename prepared statements: none panics, and whatever they accept
 // encodes back to the same bytes.

@@ -131,17 +131,35 @@ func New(cfg Config) (*Server, error) {
 
 func (s *Server) config() *Config { return s.cfg.Load() }
 
-// ListenAndServe listens on Config.Listen and serves until Shutdown.
+// ListenAndServe listens on Config.Listen (see [Listen]) and serves until
+// Shutdown.
 func (s *Server) ListenAndServe() error {
-	ln, err := net.Listen("tcp", s.config().Listen)
+	ln, err := Listen(s.config().Listen)
 	if err != nil {
 		return err
 	}
 	return s.Serve(ln)
 }
 
+// clientKeepAlive turns TCP keep-alive on for client connections and leaves
+// its timings to the operating system (net.ipv4.tcp_keepalive_time and
+// friends), as PgBouncer's default tcp_keepalive does. Go's own default
+// would set all three timings on every accepted connection: three more
+// system calls per connection for a client that connects per transaction.
+var clientKeepAlive = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
+
+// Listen opens the TCP listener pgwarp serves on: accepted connections get
+// TCP_NODELAY and SO_KEEPALIVE with the system's keep-alive timings, two
+// system calls per connection.
+func Listen(addr string) (net.Listener, error) {
+	lc := net.ListenConfig{KeepAliveConfig: clientKeepAlive}
+	return lc.Listen(context.Background(), "tcp", addr)
+}
+
 // Serve accepts connections on ln until Shutdown. It returns nil after a
-// Shutdown and the accept error otherwise.
+// Shutdown and the accept error otherwise. Connections are used as ln
+// configured them: a net.TCPListener already sets TCP_NODELAY and keep-alive
+// ([Listen] chooses which keep-alive).
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
@@ -179,10 +197,6 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.wg.Add(1)
 		s.mu.Unlock()
 		s.stats.accepted.Add(1)
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetNoDelay(true)
-			_ = tc.SetKeepAlive(true)
-		}
 		sess := s.newSession(conn)
 		go func() {
 			defer s.wg.Done()

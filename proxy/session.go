@@ -371,7 +371,6 @@ func (s *Session) startup() error {
 		s.lexerUnsafe = true
 		s.pins.forever = "standard_conforming_strings off or a client-only encoding (statements cannot be classified)"
 	}
-	s.rd = newMsgReader(s.conn, 4096, cfg.MaxMessageBytes)
 	s.setState(sessionStateAuth)
 	if s.database == AdminDatabaseName {
 		return s.startAdmin(cfg)
@@ -394,11 +393,24 @@ func (s *Session) startup() error {
 
 // negotiate reads packets until the StartupMessage, answering SSLRequest
 // and GSSENCRequest and handling a CancelRequest.
+// The reader it creates reads the session's messages from then on.
 func (s *Session) negotiate(cfg *Config) (*startupPacket, error) {
+	s.rd = newMsgReader(s.conn, 4096, cfg.MaxMessageBytes)
 	for {
-		pkt, err := readStartupPacket(s.conn)
+		pkt, err := readStartupPacket(s.rd)
 		if err != nil {
 			return nil, err
+		}
+		if (pkt.kind == startupKindSSL || pkt.kind == startupKindGSSENC) && s.rd.buffered() > 0 {
+			// The client must wait for the answer; bytes already here
+			// were sent unencrypted before any TLS handshake, perhaps by
+			// a man in the middle (CVE-2021-23214).
+			what := "SSL"
+			if pkt.kind == startupKindGSSENC {
+				what = "GSSAPI encryption"
+			}
+			return nil, newFatal(CodeProtocolViolation, "received unencrypted data after %s request", what).
+				withDetail("This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.")
 		}
 		switch pkt.kind {
 		case startupKindMessage:
@@ -425,6 +437,7 @@ func (s *Session) negotiate(cfg *Config) (*startupPacket, error) {
 				return nil, fmt.Errorf("TLS handshake: %w", err)
 			}
 			s.conn, s.tls = tc, true
+			s.rd.rd = tc
 		}
 	}
 }

@@ -3,7 +3,6 @@ package proxy
 import (
 	"encoding/binary"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -68,20 +67,13 @@ func (p *startupPacket) param(name string) (string, bool) {
 	return v, ok
 }
 
-// readStartupPacket reads one length-prefixed startup packet, reading
-// exactly its bytes and nothing more, so that no client data can be
-// buffered across the switch to TLS (CVE-2021-23214).
-func readStartupPacket(r io.Reader) (*startupPacket, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, err
-	}
-	n := int(int32(binary.BigEndian.Uint32(hdr[:])))
-	if n < 8 || n > maxStartupPacket {
-		return nil, newFatal(CodeProtocolViolation, "invalid length of startup packet")
-	}
-	body := make([]byte, n-4)
-	if _, err := io.ReadFull(r, body); err != nil {
+// readStartupPacket reads one length-prefixed startup packet from rd. It
+// reads what the client has sent, as PostgreSQL does, so the caller checks
+// that nothing follows an SSLRequest or GSSENCRequest before the switch to
+// TLS (CVE-2021-23214).
+func readStartupPacket(rd *msgReader) (*startupPacket, error) {
+	body, err := rd.startupPacket()
+	if err != nil {
 		return nil, err
 	}
 	return parseStartupPacket(body)

@@ -130,6 +130,57 @@ func TestSSLAndGSSRequestsAreAnsweredNWhenTLSIsOff(t *testing.T) {
 	r.startup(db, 3, 0)
 }
 
+// A client must wait for the answer to SSLRequest or GSSENCRequest: bytes
+// sent with the request arrived unencrypted and may have been injected by a
+// man in the middle (CVE-2021-23214), so pgwarp refuses them as PostgreSQL
+// does, before any answer.
+func TestDataSentWithAnEncryptionRequestIsRefused(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	p := proxytest.Start(t, c, proxytest.Options{})
+	for _, code := range []uint32{80877103, 80877104} {
+		r := dialRaw(t, p)
+		req := binary.BigEndian.AppendUint32([]byte{0, 0, 0, 8}, code)
+		r.write(append(req, startupPacket(3, 0, "user", "postgres", "database", db)...))
+		e := r.expectError("FATAL", "08P01")
+		if !strings.Contains(e.Message, "received unencrypted data after") {
+			t.Errorf("request %d: %q", code, e.Message)
+		}
+		r.expectClosed()
+	}
+}
+
+// Bytes read with the StartupMessage are the session's, not lost: a client
+// may send its first Query in the same packet as its startup.
+func TestAQuerySentWithTheStartupMessageIsAnswered(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	p := proxytest.Start(t, c, proxytest.Options{})
+	r := dialRaw(t, p)
+	q := (&pgproto3.Query{String: "SELECT 41 + 1"}).Encode
+	msg, err := q(startupPacket(3, 0, "user", "postgres", "database", db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.write(msg)
+	var row *pgproto3.DataRow
+	for {
+		switch m := r.receive().(type) {
+		case *pgproto3.DataRow:
+			row = m
+		case *pgproto3.ErrorResponse:
+			t.Fatalf("%s %s", m.Code, m.Message)
+		case *pgproto3.ReadyForQuery:
+			if row != nil {
+				if got := string(row.Values[0]); got != "42" {
+					t.Fatalf("got %q, want 42", got)
+				}
+				return
+			}
+		}
+	}
+}
+
 func TestNewerMinorVersionAndProtocolOptionsAreNegotiatedDown(t *testing.T) {
 	c := pgtest.Shared(t)
 	db := pgtest.CreateDatabase(t, c)

@@ -112,6 +112,25 @@ func (m *msgReader) next() (typ byte, body []byte, err error) {
 	return typ, body, nil
 }
 
+// startupPacket returns the body of the next startup packet (everything
+// after its length word; startup packets have no type byte). The body
+// aliases the reader's buffer and is valid only until the next call.
+func (m *msgReader) startupPacket() ([]byte, error) {
+	if err := m.fill(4); err != nil {
+		return nil, err
+	}
+	n := int(int32(binary.BigEndian.Uint32(m.buf[m.r:])))
+	if n < 8 || n > maxStartupPacket {
+		return nil, newFatal(CodeProtocolViolation, "invalid length of startup packet")
+	}
+	if err := m.fill(n); err != nil {
+		return nil, err
+	}
+	body := m.buf[m.r+4 : m.r+n]
+	m.r += n
+	return body, nil
+}
+
 // hasMessage reports whether a complete message is already buffered, so
 // that next returns without reading.
 func (m *msgReader) hasMessage() bool {

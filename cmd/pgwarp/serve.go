@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -231,7 +230,7 @@ func serve(ctx context.Context, c *configs.Config, f *serveFlags, ready func(*pr
 	if err := srv.Reload(pc); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", c.Listen)
+	ln, err := proxy.Listen(c.Listen)
 	if err != nil {
 		return err
 	}
