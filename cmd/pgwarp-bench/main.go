@@ -11,7 +11,7 @@
 //	pgwarp-bench ab   --a-config off.yaml --b-config on.yaml [--mode simple|prepared] [--connect]
 //	pgwarp-bench idle --idle 10000 --active 16
 //	pgwarp-bench mixed --writes 10   (dashboard reads and writes, direct vs pgwarp's cache)
-//	pgwarp-bench relay --model goroutines|epoll   (a bare TCP relay for peers.sh: an I/O model's ceiling)
+//	pgwarp-bench relay --model goroutines|rawread|epoll   (a bare TCP relay for peers.sh: an I/O model's ceiling)
 package main
 
 import (
@@ -339,10 +339,11 @@ func runIdle(args []string) error {
 func runMixed(args []string) error {
 	fs := flag.NewFlagSet("mixed", flag.ExitOnError)
 	writes := fs.Int("writes", 10, "percent of transactions that write")
-	writeKind := fs.String("write", "update", "the write: update (UPDATE by artifact and a computed day, which pgwarp wraps to enforce max_rows_per_write) or upsert (INSERT … ON CONFLICT DO UPDATE of one row, bounded, not wrapped)")
+	writeKind := fs.String("write", "update", "the write: update (UPDATE of one row by artifact and a computed day) or upsert (INSERT … ON CONFLICT DO UPDATE of one row)")
 	clients := fs.Int("clients", 16, "pgbench clients")
 	duration := fs.Duration("duration", 10*time.Second, "per run")
 	rounds := fs.Int("rounds", 3, "runs of each, interleaved")
+	warmup := fs.Duration("warmup", 10*time.Second, "an untimed run of the workload against each target before the rounds, so that they measure a steady state: PostgreSQL's buffers and pgwarp's cache warm (0: none)")
 	config := fs.String("config", "", "pgwarp config file (cache on)")
 	rate := fs.Int("rate", 10000, "transactions per second of the fixed-rate latency runs")
 	dataset := fs.String("dataset", "peers", "the dashboard tables: peers (the shape and size of peers.sh's default dashboard dataset: 20,000 artifacts, 5,500 of them with 365 days of sales, stored day by day) or compact (5,000 artifacts, 1,500 × 120 days, stored artifact by artifact)")
@@ -383,8 +384,8 @@ func runMixed(args []string) error {
 	defer p.stop()
 	var dt, pt, dl, pl []float64
 	var totalChecks, totalStale int64
-	run := func(port int) (float64, float64, error) {
-		cmd := exec.Command(e.pgbench, "-n", "-M", "simple", "-c", strconv.Itoa(*clients), "-j", "2", "-T", strconv.Itoa(int(duration.Seconds())),
+	run := func(port int, d time.Duration) (float64, float64, error) {
+		cmd := exec.Command(e.pgbench, "-n", "-M", "simple", "-c", strconv.Itoa(*clients), "-j", "2", "-T", strconv.Itoa(int(d.Seconds())),
 			"-f", fmt.Sprintf("%s@%d", read, 100-*writes), "-f", fmt.Sprintf("%s@%d", write, *writes),
 			"-h", "127.0.0.1", "-p", strconv.Itoa(port), "-U", e.cluster.Superuser(), "postgres")
 		var chk *staleChecker
@@ -417,20 +418,28 @@ func runMixed(args []string) error {
 		lat, _ := strconv.ParseFloat(string(l[1]), 64)
 		return tps, lat, nil
 	}
+	if *warmup >= time.Second {
+		for _, port := range []int{e.cluster.Port(), p.port} {
+			if _, _, err := run(port, *warmup); err != nil {
+				return err
+			}
+		}
+	}
 	for i := 0; i < *rounds; i++ {
-		tps, lat, err := run(e.cluster.Port())
+		tps, lat, err := run(e.cluster.Port(), *duration)
 		if err != nil {
 			return err
 		}
 		dt, dl = append(dt, tps), append(dl, lat)
-		if tps, lat, err = run(p.port); err != nil {
+		if tps, lat, err = run(p.port, *duration); err != nil {
 			return err
 		}
 		pt, pl = append(pt, tps), append(pl, lat)
+		fmt.Fprintf(os.Stderr, "round %d: direct %.0f tps, pgwarp %.0f tps (x%.2f)\n", i+1, dt[i], pt[i], pt[i]/dt[i])
 	}
 	fmt.Printf("| workload | direct tps | pgwarp (cache) tps | pgwarp/direct tps | direct lat ms | pgwarp lat ms |\n|---|---|---|---|---|---|\n")
-	fmt.Printf("| dashboard point query, %d%% writes (%s) to the same tables, %d clients, %d×%s | %.0f | %.0f | x%.2f | %.3f | %.3f |\n",
-		*writes, *writeKind+", "+*dataset, *clients, *rounds, *duration, median(dt), median(pt), median(pt)/median(dt), median(dl), median(pl))
+	fmt.Printf("| dashboard point query, %d%% writes (%s) to the same tables, %d clients, %d×%s after a %s warm-up | %.0f | %.0f | x%.2f | %.3f | %.3f |\n",
+		*writes, *writeKind+", "+*dataset, *clients, *rounds, *duration, *warmup, median(dt), median(pt), median(pt)/median(dt), median(dl), median(pl))
 	fmt.Printf("\nstale reads: %d in %d write-then-read checks through pgwarp during its runs\n", totalStale, totalChecks)
 
 	// Cache-hit latency: the read alone through pgwarp (the entries are

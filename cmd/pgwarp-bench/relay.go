@@ -23,6 +23,14 @@ import (
 //
 //   - --model goroutines: two goroutines per client (io.Copy each way) on
 //     Go's netpoller, the model of pgwarp and of most Go proxies.
+//   - --model rawread: the goroutines model, but each direction reads
+//     through syscall.RawConn in one long-lived Read whose callback does
+//     not try a read after a short one: it waits for the next readiness
+//     instead, saving the read that net.Conn.Read makes only to learn
+//     EAGAIN.
+//   - --model rawsys: rawread with reads and writes made as raw system
+//     calls, so that the scheduler never hands the goroutine's P to
+//     another thread while a socket call runs.
 //   - --model epoll: one OS thread running an epoll loop over non-blocking
 //     sockets, the model of PgBouncer (libevent), with epoll_wait called
 //     without the runtime's system-call bookkeeping so that the thread
@@ -33,7 +41,7 @@ func runRelay(args []string) error {
 	fs := flag.NewFlagSet("relay", flag.ExitOnError)
 	listen := fs.String("listen", "127.0.0.1:7432", "loopback address to accept clients on")
 	upstream := fs.String("upstream", "127.0.0.1:5432", "upstream host:port, or a postgres:// URL (its host and port are used)")
-	model := fs.String("model", "goroutines", "goroutines or epoll")
+	model := fs.String("model", "goroutines", "goroutines, rawread, rawsys or epoll")
 	_ = fs.Parse(args)
 	up, err := upstreamAddr(*upstream)
 	if err != nil {
@@ -54,11 +62,15 @@ func runRelay(args []string) error {
 	}()
 	switch *model {
 	case "goroutines":
-		return relayGoroutines(ln, up)
+		return relayGoroutines(ln, up, io.Copy)
+	case "rawread":
+		return relayGoroutines(ln, up, copyRaw)
+	case "rawsys":
+		return relayGoroutines(ln, up, copyRawSys)
 	case "epoll":
 		return relayEpoll(ln.(*net.TCPListener), up)
 	}
-	return fmt.Errorf("--model %q: want goroutines or epoll", *model)
+	return fmt.Errorf("--model %q: want goroutines, rawread, rawsys or epoll", *model)
 }
 
 // upstreamAddr returns host:port of a host:port or of a postgres:// URL
@@ -72,7 +84,7 @@ func upstreamAddr(s string) (*net.TCPAddr, error) {
 	return net.ResolveTCPAddr("tcp4", s)
 }
 
-func relayGoroutines(ln net.Listener, up *net.TCPAddr) error {
+func relayGoroutines(ln net.Listener, up *net.TCPAddr, copyFn func(dst io.Writer, src io.Reader) (int64, error)) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -87,15 +99,104 @@ func relayGoroutines(ln net.Listener, up *net.TCPAddr) error {
 			defer b.Close()
 			done := make(chan struct{})
 			go func() {
-				_, _ = io.Copy(b, c)
+				_, _ = copyFn(b, c)
 				_ = b.CloseWrite()
 				close(done)
 			}()
-			_, _ = io.Copy(c, b)
+			_, _ = copyFn(c, b)
 			_ = c.Close()
 			<-done
 		}()
 	}
+}
+
+// copyRaw copies src to dst like io.Copy, reading in one RawConn.Read whose
+// callback never reads twice in a row after a short read: a read that
+// returned less than the buffer drained the socket, so the next read waits
+// for the poller. Readiness that arrives while the callback runs is kept by
+// the poller (the Read is never left, so nothing resets it).
+func copyRaw(dst io.Writer, src io.Reader) (int64, error) {
+	return copyRawConn(dst, src, false)
+}
+
+// copyRawSys is copyRaw with its reads and writes made as raw system calls,
+// which do not tell the scheduler: the goroutine keeps its P, so the
+// runtime's monitor never hands the P to another thread during a write (a
+// non-blocking socket call returns at once, EAGAIN at worst).
+func copyRawSys(dst io.Writer, src io.Reader) (int64, error) {
+	return copyRawConn(dst, src, true)
+}
+
+func copyRawConn(dst io.Writer, src io.Reader, rawSys bool) (int64, error) {
+	rc, err := src.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	wc, err := dst.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	sys := func(trap, fd uintptr, b []byte) (int, syscall.Errno) {
+		if rawSys {
+			n, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+			return int(n), e
+		}
+		n, _, e := syscall.Syscall(trap, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		return int(n), e
+	}
+	write := func(b []byte) error {
+		var werr error
+		err := wc.Write(func(fd uintptr) bool {
+			for len(b) > 0 {
+				n, e := sys(syscall.SYS_WRITE, fd, b)
+				switch e {
+				case 0:
+					b = b[n:]
+				case syscall.EAGAIN:
+					return false
+				case syscall.EINTR:
+				default:
+					werr = e
+					return true
+				}
+			}
+			return true
+		})
+		if werr != nil {
+			return werr
+		}
+		return err
+	}
+	buf := make([]byte, 32<<10)
+	var total int64
+	var cerr error
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			n, e := sys(syscall.SYS_READ, fd, buf)
+			switch {
+			case e == syscall.EAGAIN:
+				return false
+			case e == syscall.EINTR:
+				continue
+			case e != 0:
+				cerr = e
+				return true
+			case n == 0:
+				return true
+			}
+			total += int64(n)
+			if cerr = write(buf[:n]); cerr != nil {
+				return true
+			}
+			if n < len(buf) {
+				return false
+			}
+		}
+	})
+	if cerr == nil {
+		cerr = err
+	}
+	return total, cerr
 }
 
 // epollSide is one socket of a relayed pair and the bytes read from its
