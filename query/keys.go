@@ -1,6 +1,10 @@
 package query
 
-import "sort"
+import (
+	"math"
+	"sort"
+	"strconv"
+)
 
 // TableKey narrows a dependency or a write on a relation to rows by the
 // value of one column.
@@ -20,7 +24,8 @@ type TableKey struct {
 	Column string
 	// Values are canonical values of the column: for int2, int4 and int8
 	// the decimal integer (-5, 0, 42); for text and varchar the string
-	// itself; for uuid the lower-case 8-4-4-4-12 form. A read key has
+	// itself; for uuid the lower-case 8-4-4-4-12 form; for date
+	// YYYY-MM-DD (years 1 to 9999). A read key has
 	// exactly one; a write key's are distinct.
 	Values []string
 }
@@ -47,7 +52,7 @@ func writeKeyable(rel *relation) bool {
 }
 
 // keyColumn returns rel's column name if its values can be keys: of type
-// int2, int4, int8, uuid, or text or varchar with a deterministic
+// int2, int4, int8, uuid, date, or text or varchar with a deterministic
 // collation (whose equality is bytewise).
 func keyColumn(rel *relation, name string) *column {
 	col := rel.column(name)
@@ -123,10 +128,11 @@ func (c *Catalog) ReadKeys(st *Statement, sp SearchPath, v Values) (whole []Rela
 // that can key a relation, resolved to the relation and its columns. Only
 // the values differ between executions.
 type readPlan struct {
-	sp    SearchPath
-	deps  []Relation
-	ok    bool
-	cands []readCand
+	sp     SearchPath
+	deps   []Relation
+	ok     bool
+	cands  []readCand
+	ranges []rangeCand
 }
 
 // readCand is a key predicate that keys rel by col when its value (read
@@ -161,7 +167,11 @@ func (c *Catalog) readPlanFor(st *Statement, sp SearchPath) *readPlan {
 func (c *Catalog) planReadKeys(st *Statement, sp SearchPath) *readPlan {
 	p := &readPlan{sp: sp}
 	p.deps, p.ok = c.ReadDependencies(st, sp)
-	if !p.ok || st.Kind != KindSelect || st.SelectInto || st.ModifyingCTE || st.Locking != LockNone || c.userOperator(equalsOperator, sp) {
+	if !p.ok || st.Kind != KindSelect || st.SelectInto || st.ModifyingCTE || st.Locking != LockNone || !c.builtinArgOps(st.keys, sp) {
+		return p
+	}
+	p.ranges = c.planRanges(st, sp)
+	if c.userOperator(equalsOperator, sp) {
 		return p
 	}
 	for _, pr := range st.keys.reads {
@@ -191,6 +201,130 @@ func (c *Catalog) planReadKeys(st *Statement, sp SearchPath) *readPlan {
 	return p
 }
 
+// rangeCand is a range predicate resolved to its relation and column: a
+// date or integer column of a relation that may be keyed.
+type rangeCand struct {
+	rel *relation
+	col *column
+	op  string
+	arg keyArg
+}
+
+// planRanges resolves the range predicates of st, the part of ReadRanges
+// that does not depend on values. A user-defined comparison operator of
+// the same name on the search path disables that comparison.
+func (c *Catalog) planRanges(st *Statement, sp SearchPath) []rangeCand {
+	var out []rangeCand
+	for _, pr := range st.keys.ranges {
+		rel := c.resolve(pr.rel, sp)
+		if !readKeyable(rel) || c.references(st, sp, rel) != 1 {
+			continue
+		}
+		col := rel.column(pr.col)
+		if col == nil || (col.typ != oidDate && !col.isInt()) {
+			continue
+		}
+		if c.userOperator(Function{Name: pr.op, Args: 2, Operator: true}, sp) {
+			continue
+		}
+		out = append(out, rangeCand{rel: rel, col: col, op: pr.op, arg: pr.arg})
+	}
+	return out
+}
+
+// TableRange bounds a statement's read of Relation to the rows whose
+// Column, of type date or an integer type, lies between Lo and Hi
+// inclusive: days since 1970-01-01 for a date (Date set), the value for an
+// integer. An open end is math.MinInt64 or math.MaxInt64.
+type TableRange struct {
+	Relation Relation
+	Column   string
+	Date     bool
+	Lo, Hi   int64
+}
+
+// ReadRanges returns the ranges that bound st's reads of its relations, at
+// most one per relation and column, with the values of one execution: a
+// relation keyable as for [Catalog.ReadKeys] (referenced once, ordinary
+// table or materialized view, no inheritance, no row-level security) is
+// bounded by the top-level AND conjuncts of its query level (WHERE, and
+// the ON clauses of inner joins reached through inner joins only) that
+// compare one of its date or integer columns with a constant: col = c,
+// col < c, col <= c, col > c, col >= c (either way round), col BETWEEN a
+// AND b; several on one column intersect. A date constant is a
+// YYYY-MM-DD string (typed date, or untyped and taking the column's
+// type), optionally plus or minus an integer literal; an integer is a
+// decimal literal or a parameter. A user-defined operator of the
+// comparison's name, or of + or - when a constant uses it, on the search
+// path disables the comparison. A range no row can satisfy is left out.
+//
+// A cached read bounded by (T, C, [lo, hi]) cannot change through a write
+// of T whose [WriteSet.Keys] constrain C to values all outside [lo, hi].
+func (c *Catalog) ReadRanges(st *Statement, sp SearchPath, v Values) []TableRange {
+	if c == nil || st.keys == nil || len(st.keys.ranges) == 0 {
+		return nil
+	}
+	plan := c.readPlanFor(st, sp)
+	var out []TableRange
+	for i := range plan.ranges {
+		rc := &plan.ranges[i]
+		val, ok := rc.col.canonical(rc.arg, &v, useCompare)
+		if !ok {
+			continue
+		}
+		x, ok := rangeValue(rc.col.typ == oidDate, val)
+		if !ok {
+			continue
+		}
+		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+		switch rc.op {
+		case "=":
+			lo, hi = x, x
+		case ">":
+			if x == math.MaxInt64 {
+				continue
+			}
+			lo = x + 1
+		case ">=":
+			lo = x
+		case "<":
+			if x == math.MinInt64 {
+				continue
+			}
+			hi = x - 1
+		case "<=":
+			hi = x
+		default:
+			continue
+		}
+		j := 0
+		for j < len(out) && (out[j].Relation != rc.rel.name || out[j].Column != rc.col.name) {
+			j++
+		}
+		if j == len(out) {
+			out = append(out, TableRange{Relation: rc.rel.name, Column: rc.col.name, Date: rc.col.typ == oidDate, Lo: lo, Hi: hi})
+			continue
+		}
+		out[j].Lo, out[j].Hi = max(out[j].Lo, lo), min(out[j].Hi, hi)
+	}
+	kept := out[:0]
+	for _, r := range out {
+		if r.Lo <= r.Hi {
+			kept = append(kept, r)
+		}
+	}
+	return kept
+}
+
+// rangeValue reads a canonical date (as days since 1970-01-01) or integer.
+func rangeValue(date bool, canonical string) (int64, bool) {
+	if date {
+		return ParseDate(canonical)
+	}
+	n, err := strconv.ParseInt(canonical, 10, 64)
+	return n, err == nil
+}
+
 // references counts how many of the dependency lists of st's relations
 // hold rel: one for a single direct reference, more when a view or a row
 // security policy also reads it.
@@ -208,6 +342,18 @@ func (c *Catalog) references(st *Statement, sp SearchPath, rel *relation) int {
 		}
 	}
 	return n
+}
+
+// builtinArgOps reports that none of the date arithmetic operators the
+// statement's constants use is user-defined on sp, so that they are
+// PostgreSQL's date + integer and date - integer.
+func (c *Catalog) builtinArgOps(p *predicates, sp SearchPath) bool {
+	for _, op := range p.argOps {
+		if c.userOperator(Function{Name: op, Args: 2, Operator: true}, sp) {
+			return false
+		}
+	}
+	return true
 }
 
 func keyedRelation(keys []TableKey, r Relation) bool {
@@ -396,6 +542,9 @@ func (c *Catalog) writeKeys(st *Statement, sp SearchPath, v *Values) *keyedWrite
 	wp := st.keys.write
 	rel := c.resolve(wp.rel, sp)
 	if !writeKeyable(rel) || c.resolve(st.Writes[0], sp) != rel {
+		return nil
+	}
+	if !c.builtinArgOps(st.keys, sp) {
 		return nil
 	}
 	// A function or view that may write could touch any row.

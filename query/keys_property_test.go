@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,10 +138,110 @@ func (g *stmtGen) value(c colSpec) {
 
 func (g *stmtGen) col() colSpec { return propColumns[g.pick(len(propColumns))] }
 
+// day writes a day of kp.d's domain (2025-12-31 to 2026-01-05, one past
+// each end of the loaded days) in one of the forms a client may use.
+func (g *stmtGen) day() {
+	n := g.pick(6) - 1 // days after 2026-01-01
+	iso, _ := query.FormatDate(int64(20454 + n))
+	if g.params {
+		g.vals = append(g.vals, nil)
+		g.oids = append(g.oids, 0)
+		g.fmts = append(g.fmts, 0)
+		i := len(g.vals) - 1
+		switch g.pick(3) {
+		case 0:
+			g.vals[i] = []byte(iso)
+		case 1:
+			g.vals[i], g.oids[i] = []byte(iso), 1082
+		default: // date_send: days since 2000-01-01
+			g.vals[i], g.oids[i], g.fmts[i] = binary.BigEndian.AppendUint32(nil, uint32(int32(20454+n-10957))), 1082, 1
+		}
+		g.w("$" + strconv.Itoa(len(g.vals)))
+		return
+	}
+	switch g.pick(5) {
+	case 0:
+		g.w("'" + iso + "'")
+	case 1:
+		g.w("date '" + iso + "'")
+	case 2:
+		g.w("'" + iso + "'::date")
+	case 3:
+		g.w("date '2026-01-01' + " + strconv.Itoa(n))
+	default:
+		g.w("date '2026-01-03' - " + strconv.Itoa(2-n))
+	}
+}
+
+// dayRead writes a SELECT of kp.d bounded by day, by a, or both.
+func (g *stmtGen) dayRead() {
+	switch g.pick(4) {
+	case 0:
+		g.w("SELECT a, day, v FROM kp.d WHERE a = ")
+		g.value(colSpec{"a", 23})
+		g.w(" AND day > ")
+		g.day()
+		g.w(" AND day <= ")
+		g.day()
+		g.w(" ORDER BY 1, 2")
+	case 1:
+		g.w("SELECT count(*), sum(v) FROM kp.d WHERE day BETWEEN ")
+		g.day()
+		g.w(" AND ")
+		g.day()
+	case 2:
+		g.w("SELECT a, day, v FROM kp.d d WHERE ")
+		g.day()
+		g.w([]string{" < d.day", " >= d.day", " = d.day"}[g.pick(3)])
+		g.w(" ORDER BY 1, 2")
+	default:
+		g.w("SELECT count(*), sum(v) FROM kp.d WHERE a >= ")
+		g.value(colSpec{"a", 23})
+		g.w(" AND a < ")
+		g.value(colSpec{"a", 23})
+	}
+}
+
+// dayWrite writes an INSERT, UPDATE or DELETE of kp.d.
+func (g *stmtGen) dayWrite() {
+	switch g.pick(5) {
+	case 0:
+		g.w("INSERT INTO kp.d (a, day, v) VALUES (")
+		g.value(colSpec{"a", 23})
+		g.w(", ")
+		g.day()
+		g.w(", 1) ON CONFLICT (a, day) DO UPDATE SET v = kp.d.v + 1")
+	case 1:
+		// Moves a row to another day (a unique violation changes
+		// nothing).
+		g.w("UPDATE kp.d SET day = ")
+		g.day()
+		g.w(", v = v + 1 WHERE a = ")
+		g.value(colSpec{"a", 23})
+		g.w(" AND day = ")
+		g.day()
+	case 2:
+		g.w("DELETE FROM kp.d WHERE day = ")
+		g.day()
+		if g.pick(2) == 0 {
+			g.w(" AND a = ")
+			g.value(colSpec{"a", 23})
+		}
+	case 3:
+		g.w("UPDATE kp.d SET v = v + 1 WHERE a = ")
+		g.value(colSpec{"a", 23})
+	default:
+		g.w("UPDATE kp.d SET v = v + 1 WHERE day = ")
+		g.day()
+	}
+}
+
 // read writes a SELECT whose result depends on few rows of kp.p.
 func (g *stmtGen) read() {
 	c := g.col()
-	switch g.pick(11) {
+	switch g.pick(14) {
+	case 11, 12, 13:
+		g.dayRead()
 	case 0, 1:
 		g.w("SELECT id, g, code, u, v FROM kp.p WHERE " + c.name + " = ")
 		g.value(c)
@@ -196,7 +297,9 @@ func (g *stmtGen) read() {
 
 // write writes an INSERT, UPDATE or DELETE of kp.p, kp.q or kp.d.
 func (g *stmtGen) write() {
-	switch g.pick(9) {
+	switch g.pick(11) {
+	case 9, 10:
+		g.dayWrite()
 	case 8:
 		// kp.d's unique key is (a, day): a day alone, compared with a
 		// constant expression, matches a row per a.
@@ -351,11 +454,91 @@ type cachedRead struct {
 	result string
 	whole  []query.Relation
 	keys   []query.TableKey
+	ranges []query.TableRange
 }
 
 // survives applies the cache's rule: an entry survives a write set unless
 // the write set names a relation it depends on in whole, or a relation
 // it depends on by key (T, C, x) without ruling x out for C.
+//
+// An entry the keys do not keep survives a write still when one of its
+// ranges on the written relation excludes every value the write gives the
+// range's column (as the cache's RowRange rule says): survivesWithRanges.
+func survivesWithRanges(rd *cachedRead, ws query.WriteSet) bool {
+	if ws.All {
+		return false
+	}
+	deps := append([]query.Relation(nil), rd.whole...)
+	for _, k := range rd.keys {
+		deps = append(deps, k.Relation)
+	}
+	for _, d := range deps {
+		for _, t := range ws.Tables {
+			if t == d {
+				return false
+			}
+		}
+		var wkeys []query.TableKey
+		for _, k := range ws.Keys {
+			if k.Relation == d {
+				wkeys = append(wkeys, k)
+			}
+		}
+		if len(wkeys) == 0 {
+			continue
+		}
+		ruledOut := false
+		for _, rk := range rd.keys {
+			if rk.Relation != d {
+				continue
+			}
+			for _, wk := range wkeys {
+				if wk.Column == rk.Column && !slices.Contains(wk.Values, rk.Values[0]) {
+					ruledOut = true
+				}
+			}
+		}
+		if ruledOut || rangeExcludes(rd.ranges, d, wkeys) {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// rangeExcludes reports whether a range of r's reads has every value the
+// write keys give its column outside it.
+func rangeExcludes(ranges []query.TableRange, r query.Relation, keys []query.TableKey) bool {
+	for _, rg := range ranges {
+		if rg.Relation != r {
+			continue
+		}
+		for _, k := range keys {
+			if k.Relation != r || k.Column != rg.Column || len(k.Values) == 0 {
+				continue
+			}
+			outside := true
+			for _, v := range k.Values {
+				var x int64
+				var ok bool
+				if rg.Date {
+					x, ok = query.ParseDate(v)
+				} else {
+					n, err := strconv.ParseInt(v, 10, 64)
+					x, ok = n, err == nil
+				}
+				if !ok || (x >= rg.Lo && x <= rg.Hi) {
+					outside = false
+				}
+			}
+			if outside {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func survives(rd *cachedRead, ws query.WriteSet) bool {
 	if ws.All {
 		return false
@@ -437,7 +620,7 @@ func TestKeyedInvalidationIsSoundAgainstPostgres(t *testing.T) {
 	if testing.Short() {
 		iterations = 60
 	}
-	var keyedReads, keyedWrites, survivors, checked, bounded int
+	var keyedReads, keyedWrites, survivors, checked, bounded, rangedReads, keptByRange int
 	for it := 0; it < iterations; it++ {
 		var reads []*cachedRead
 		for len(reads) < 20 {
@@ -454,7 +637,11 @@ func TestKeyedInvalidationIsSoundAgainstPostgres(t *testing.T) {
 			if len(keys) > 0 {
 				keyedReads++
 			}
-			reads = append(reads, &cachedRead{stmt: st, result: out, whole: whole, keys: keys})
+			ranges := cat.ReadRanges(&res.Info.Statements[0], sp, st.values(res))
+			if len(ranges) > 0 {
+				rangedReads++
+			}
+			reads = append(reads, &cachedRead{stmt: st, result: out, whole: whole, keys: keys, ranges: ranges})
 		}
 		wr := generate(r, false)
 		res := cls.Classify(wr.sql)
@@ -476,8 +663,11 @@ func TestKeyedInvalidationIsSoundAgainstPostgres(t *testing.T) {
 			keyedWrites++
 		}
 		for _, rd := range reads {
-			if !survives(rd, ws) {
+			if !survivesWithRanges(rd, ws) {
 				continue
+			}
+			if !survives(rd, ws) {
+				keptByRange++
 			}
 			checked++
 			out, err := rd.stmt.run(ctx, pc)
@@ -485,17 +675,18 @@ func TestKeyedInvalidationIsSoundAgainstPostgres(t *testing.T) {
 				t.Fatal(err)
 			}
 			if out != rd.result {
-				t.Fatalf("seed %d: after write %q %q (tables %q keys %q), cached read %q %q (whole %q keys %q) would be stale:\nwas\n%s\nnow\n%s",
-					seed, wr.sql, wr.vals, names(ws.Tables), keyString(ws.Keys), rd.stmt.sql, rd.stmt.vals, names(rd.whole), keyString(rd.keys), rd.result, out)
+				t.Fatalf("seed %d: after write %q %q (tables %q keys %q), cached read %q %q (whole %q keys %q ranges %q) would be stale:\nwas\n%s\nnow\n%s",
+					seed, wr.sql, wr.vals, names(ws.Tables), keyString(ws.Keys), rd.stmt.sql, rd.stmt.vals, names(rd.whole), keyString(rd.keys), rangeString(rd.ranges), rd.result, out)
 			}
 			if len(ws.Keys) > 0 && len(rd.keys) > 0 {
 				survivors++
 			}
 		}
 	}
-	t.Logf("%d keyed reads, %d keyed writes, %d surviving reads checked, %d kept by keys, %d writes bounded", keyedReads, keyedWrites, checked, survivors, bounded)
-	if keyedReads == 0 || keyedWrites == 0 || survivors == 0 || bounded == 0 {
-		t.Fatalf("the test exercised no keys: %d keyed reads, %d keyed writes, %d kept by keys", keyedReads, keyedWrites, survivors)
+	t.Logf("%d keyed reads, %d ranged reads, %d keyed writes, %d surviving reads checked, %d kept by keys, %d kept by ranges alone, %d writes bounded",
+		keyedReads, rangedReads, keyedWrites, checked, survivors, keptByRange, bounded)
+	if keyedReads == 0 || keyedWrites == 0 || survivors == 0 || bounded == 0 || rangedReads == 0 || keptByRange == 0 {
+		t.Fatalf("the test exercised no keys: %d keyed reads, %d ranged reads, %d keyed writes, %d kept by keys, %d by ranges", keyedReads, rangedReads, keyedWrites, survivors, keptByRange)
 	}
 }
 
@@ -535,6 +726,11 @@ func FuzzKeys(f *testing.F) {
 			if names(got) != names(deps) {
 				t.Fatalf("ReadKeys(%q) covers %q, ReadDependencies %q", sql, names(got), names(deps))
 			}
+			for _, r := range fx.cat.ReadRanges(st, sp, v) {
+				if r.Lo > r.Hi || !strings.Contains(" "+names(deps)+" ", " "+r.Relation.String()+" ") {
+					t.Fatalf("ReadRanges(%q) gave %q, dependencies %q", sql, rangeString([]query.TableRange{r}), names(deps))
+				}
+			}
 		}
 		plain := fx.cat.Invalidations(res.Info, sp)
 		ws := fx.cat.InvalidationsWith(res.Info, sp, v)
@@ -568,6 +764,13 @@ func FuzzKeys(f *testing.F) {
 				t.Fatalf("read keys of %q: memoised %q, direct %q", variant, keyString(sk), keyString(dk))
 			}
 		}
+		for i := range sres.Info.Statements {
+			sr := fx.cat.ReadRanges(&sres.Info.Statements[i], sp, sv)
+			dr := fx.cat.ReadRanges(&dres.Info.Statements[i], sp, dv)
+			if rangeString(sr) != rangeString(dr) {
+				t.Fatalf("read ranges of %q: memoised %q, direct %q", variant, rangeString(sr), rangeString(dr))
+			}
+		}
 		if a, b := fx.cat.InvalidationsWith(sres.Info, sp, sv), fx.cat.InvalidationsWith(dres.Info, sp, dv); keyString(a.Keys) != keyString(b.Keys) || names(a.Tables) != names(b.Tables) {
 			t.Fatalf("write keys of %q: memoised %q %q, direct %q %q", variant, names(a.Tables), keyString(a.Keys), names(b.Tables), keyString(b.Keys))
 		}
@@ -576,6 +779,11 @@ func FuzzKeys(f *testing.F) {
 
 // keySeeds are FuzzKeys' seed statements.
 var keySeeds = []string{
+	"SELECT sum(v) FROM daily WHERE a = 1 AND day > date '2026-06-30' - 30 AND day <= date '2026-06-30'",
+	"SELECT v FROM daily d WHERE d.day BETWEEN '2024-02-28' AND date '2024-02-28' + 2 OR a = $1",
+	"UPDATE daily SET day = '2026-06-25', v = v + 1 WHERE a = 1 AND day = date '2026-01-01' - -3",
+	"INSERT INTO daily (a, day, v) VALUES (1, CAST('2026-06-30' AS date) - 5, 1) ON CONFLICT (a, day) DO UPDATE SET v = daily.v + 1",
+	"SELECT 1 FROM daily WHERE $1 >= day AND a < 7 AND day = pg_catalog.date '2026-01-01'",
 	"SELECT title FROM items WHERE id = 5",
 	"SELECT title FROM items WHERE id = - (-5) AND code = 'x'",
 	"SELECT title FROM k.items i WHERE i.u = '{A0EEBC99-9C0B4EF8-BB6D-6BB9BD380A11}'",

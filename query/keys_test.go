@@ -3,7 +3,10 @@ package query_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -82,9 +85,7 @@ func textParams(ps ...string) []query.Param {
 }
 
 func int8Param(v int64) query.Param {
-	b := make([]byte, 8)
-	binary.BigEndian.PutUint64(b, uint64(v))
-	return query.Param{Value: b, Binary: true, Type: 20}
+	return query.Param{Value: binary.BigEndian.AppendUint64(nil, uint64(v)), Binary: true, Type: 20}
 }
 
 func TestReadKeys(t *testing.T) {
@@ -275,6 +276,11 @@ func TestInvalidationsWith(t *testing.T) {
 		{"one keyed, one whole", "UPDATE items SET title = 'a' WHERE id = 1; DELETE FROM items", nil, "k.items", "", false},
 		{"keyed and another table", "UPDATE items SET title = 'a' WHERE id = 1; DELETE FROM other", nil, "k.other", "k.items.id=1", false},
 		{"where current of", "UPDATE items SET title = 'a' WHERE CURRENT OF cur", nil, "k.items", "", false},
+		{"update by a computed day", "UPDATE daily SET v = v + 1 WHERE a = 1 AND day = date '2026-06-30' - 100", nil, "", "k.daily.a=1 k.daily.day=2026-03-22", false},
+		{"update moving the day", "UPDATE daily SET day = '2026-06-25' WHERE a = 1 AND day = '2026-01-01'", nil, "", "k.daily.a=1 k.daily.day=2026-01-01|2026-06-25", false},
+		{"update moving the day by expression", "UPDATE daily SET day = day + 1 WHERE a = 1 AND day = '2026-01-01'", nil, "", "k.daily.a=1", false},
+		{"upsert of a day", "INSERT INTO daily (a, day, v) VALUES (1, date '2026-06-30' - 5, 1) ON CONFLICT (a, day) DO UPDATE SET v = daily.v + 1", nil, "", "k.daily.a=1 k.daily.day=2026-06-25", false},
+		{"delete by a date parameter", "DELETE FROM daily WHERE day = $1", textParams("2026-02-01"), "", "k.daily.day=2026-02-01", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -307,6 +313,160 @@ func TestInvalidationsWith(t *testing.T) {
 	}
 }
 
+// rangeString renders read ranges as "k.daily.day=[2026-06-01,2026-06-30]",
+// sorted; open ends are -inf and +inf.
+func rangeString(rs []query.TableRange) string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		end := func(x int64) string {
+			switch {
+			case x == math.MinInt64:
+				return "-inf"
+			case x == math.MaxInt64:
+				return "+inf"
+			case r.Date:
+				d, ok := query.FormatDate(x)
+				if !ok {
+					return fmt.Sprintf("day%d", x)
+				}
+				return d
+			}
+			return strconv.FormatInt(x, 10)
+		}
+		out[i] = r.Relation.String() + "." + r.Column + "=[" + end(r.Lo) + "," + end(r.Hi) + "]"
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+// dateParam is a binary date parameter: days since 2000-01-01.
+func dateParam(days int32) query.Param {
+	return query.Param{Value: binary.BigEndian.AppendUint32(nil, uint32(days)), Binary: true, Type: 1082}
+}
+
+func TestReadRanges(t *testing.T) {
+	fx := newKeyFixture(t)
+	c, _ := query.NewClassifier(query.Config{})
+	sp := query.ParseSearchPath("k, public", "postgres")
+	tests := []struct {
+		name   string
+		sql    string
+		params []query.Param
+		ranges string
+	}{
+		{"dashboard window", "SELECT sum(v) FROM daily WHERE a = 1 AND day > date '2026-06-30' - 30 AND day <= date '2026-06-30'", nil, "k.daily.a=[1,1] k.daily.day=[2026-06-01,2026-06-30]"},
+		{"untyped string", "SELECT v FROM daily WHERE day >= '2026-01-01'", nil, "k.daily.day=[2026-01-01,+inf]"},
+		{"cast forms", "SELECT v FROM daily WHERE day > '2026-01-01'::date AND day < CAST('2026-01-10' AS date)", nil, "k.daily.day=[2026-01-02,2026-01-09]"},
+		{"pg_catalog.date", "SELECT v FROM daily WHERE day <= pg_catalog.date '2026-01-01'", nil, "k.daily.day=[-inf,2026-01-01]"},
+		{"constant on the left", "SELECT v FROM daily WHERE date '2026-01-10' > day", nil, "k.daily.day=[-inf,2026-01-09]"},
+		{"between", "SELECT v FROM daily d WHERE d.day BETWEEN '2024-02-28' AND date '2024-02-28' + 2", nil, "k.daily.day=[2024-02-28,2024-03-01]"},
+		{"intersection", "SELECT v FROM daily WHERE day > '2026-01-01' AND day < '2026-01-10' AND day >= '2026-01-03'", nil, "k.daily.day=[2026-01-03,2026-01-09]"},
+		{"negative offset", "SELECT v FROM daily WHERE day >= date '2026-01-01' + -3", nil, "k.daily.day=[2025-12-29,+inf]"},
+		{"minus a negative", "SELECT v FROM daily WHERE day >= date '2026-01-01' - (-3)", nil, "k.daily.day=[2026-01-04,+inf]"},
+		{"equality", "SELECT v FROM daily WHERE day = '2026-01-05'", nil, "k.daily.day=[2026-01-05,2026-01-05]"},
+		{"integer range", "SELECT v FROM daily WHERE a BETWEEN 3 AND 7", nil, "k.daily.a=[3,7]"},
+		{"integer strict", "SELECT v FROM daily WHERE a > 3 AND 10 > a", nil, "k.daily.a=[4,9]"},
+		{"text parameter", "SELECT v FROM daily WHERE day >= $1", textParams("2026-01-01"), "k.daily.day=[2026-01-01,+inf]"},
+		{"binary parameter", "SELECT v FROM daily WHERE day < $1", []query.Param{dateParam(0)}, "k.daily.day=[-inf,1999-12-31]"},
+		{"join condition", "SELECT i.title FROM items i JOIN daily d ON d.a = i.n AND d.day > '2026-01-01' WHERE i.id = 1", nil, "k.daily.day=[2026-01-02,+inf] k.items.id=[1,1]"},
+		{"subquery level", "SELECT id FROM items WHERE n IN (SELECT a FROM daily WHERE day < '2026-01-01')", nil, "k.daily.day=[-inf,2025-12-31]"},
+		{"timestamp column", "SELECT v FROM daily WHERE ts > '2026-01-01'", nil, ""},
+		{"non-ISO date", "SELECT v FROM daily WHERE day > '01/02/2026'", nil, ""},
+		{"special value", "SELECT v FROM daily WHERE day > 'today'", nil, ""},
+		{"impossible date", "SELECT v FROM daily WHERE day > '2023-02-29'", nil, ""},
+		{"year zero", "SELECT v FROM daily WHERE day > '0000-01-01'", nil, ""},
+		{"out of canonical years", "SELECT v FROM daily WHERE day > date '9999-12-31' + 1", nil, ""},
+		{"OR", "SELECT v FROM daily WHERE day > '2026-01-01' OR a = 1", nil, ""},
+		{"NOT BETWEEN", "SELECT v FROM daily WHERE day NOT BETWEEN '2026-01-01' AND '2026-02-01'", nil, ""},
+		{"BETWEEN SYMMETRIC", "SELECT v FROM daily WHERE day BETWEEN SYMMETRIC '2026-02-01' AND '2026-01-01'", nil, ""},
+		{"outer join condition", "SELECT i.title FROM items i LEFT JOIN daily d ON d.a = i.n AND d.day > '2026-01-01'", nil, ""},
+		{"self join", "SELECT 1 FROM daily d1 JOIN daily d2 ON d2.a = d1.a WHERE d1.day > '2026-01-01'", nil, ""},
+		{"empty range", "SELECT v FROM daily WHERE day > '2026-01-10' AND day < '2026-01-05'", nil, ""},
+		{"function of the column", "SELECT v FROM daily WHERE day + 1 > '2026-01-01'", nil, ""},
+		{"row lock", "SELECT v FROM daily WHERE day > '2026-01-01' FOR UPDATE", nil, ""},
+		{"numeric column", "SELECT title FROM items WHERE price > 5", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := c.Classify(tt.sql)
+			if res.Info.Err != nil {
+				t.Fatalf("classify %q: %v", tt.sql, res.Info.Err)
+			}
+			v := query.Values{Literals: res.Literals, Params: tt.params, NoConversion: true}
+			if got := rangeString(fx.cat.ReadRanges(&res.Info.Statements[0], sp, v)); got != tt.ranges {
+				t.Errorf("ReadRanges(%q) = %q, want %q", tt.sql, got, tt.ranges)
+			}
+		})
+	}
+
+	// A user-defined - on the path (ops2.-(date, int4) doubles the
+	// offset) makes date arithmetic unknown: no range, no key, no bound.
+	t.Run("user-defined date arithmetic", func(t *testing.T) {
+		opsPath := query.ParseSearchPath("ops2, k, public", "postgres")
+		res := c.Classify("SELECT v FROM daily WHERE a = 1 AND day > date '2026-06-30' - 30")
+		v := query.Values{Literals: res.Literals}
+		if got := rangeString(fx.cat.ReadRanges(&res.Info.Statements[0], opsPath, v)); got != "" {
+			t.Errorf("ranges %q with a user-defined - on the path", got)
+		}
+		if _, keys, _ := fx.cat.ReadKeys(&res.Info.Statements[0], opsPath, v); len(keys) != 0 {
+			t.Errorf("keys %q with a user-defined - on the path", keyString(keys))
+		}
+		if got := rangeString(fx.cat.ReadRanges(&res.Info.Statements[0], sp, v)); got != "k.daily.a=[1,1] k.daily.day=[2026-06-01,+inf]" {
+			t.Errorf("ranges %q on the default path", got)
+		}
+		up := c.Classify("UPDATE daily SET v = v + 1 WHERE a = 1 AND day = date '2026-06-30' - 30")
+		uv := query.Values{Literals: up.Literals}
+		if ws := fx.cat.InvalidationsWith(up.Info, opsPath, uv); len(ws.Keys) != 0 {
+			t.Errorf("write keys %q with a user-defined - on the path", keyString(ws.Keys))
+		}
+		if n := fx.cat.MaxRowsWritten(up.Info, opsPath, uv); n != 0 {
+			t.Errorf("bound %d with a user-defined - on the path", n)
+		}
+		// The comparison itself is PostgreSQL's: a - of another schema
+		// does not matter without arithmetic.
+		plain := c.Classify("SELECT v FROM daily WHERE day > '2026-06-01'")
+		if got := rangeString(fx.cat.ReadRanges(&plain.Info.Statements[0], opsPath, query.Values{Literals: plain.Literals})); got != "k.daily.day=[2026-06-02,+inf]" {
+			t.Errorf("ranges %q without arithmetic", got)
+		}
+	})
+}
+
+// TestDateValuesAgreeWithPostgres checks the dates pgwarp computes for
+// date literals plus or minus integers against PostgreSQL's arithmetic.
+func TestDateValuesAgreeWithPostgres(t *testing.T) {
+	fx := newKeyFixture(t)
+	c, _ := query.NewClassifier(query.Config{})
+	sp := query.ParseSearchPath("k, public", "postgres")
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, fx.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, expr := range []string{
+		"date '2026-06-30' - 30", "date '2024-03-01' - 1", "date '2023-03-01' - 1", "date '1900-02-28' + 1",
+		"date '2000-02-28' + 1", "date '1970-01-01' - 719162", "date '0001-01-01' + 3652058", "date '2026-06-30' + -365",
+		"'2026-06-30'::date - 0", "CAST('1999-12-31' AS date) + 1", "date '2026-06-30' - 2147483647",
+	} {
+		res := c.Classify("UPDATE daily SET v = 1 WHERE day = " + expr)
+		ws := fx.cat.InvalidationsWith(res.Info, sp, query.Values{Literals: res.Literals})
+		var want string
+		err := conn.QueryRow(ctx, "SELECT ("+expr+")::text", pgx.QueryExecModeSimpleProtocol).Scan(&want)
+		got := ""
+		if len(ws.Keys) == 1 && len(ws.Keys[0].Values) == 1 {
+			got = ws.Keys[0].Values[0]
+		}
+		switch {
+		case err != nil && got != "":
+			t.Errorf("%s: pgwarp %q, PostgreSQL: %v", expr, got, err)
+		case err == nil && got != "" && got != want:
+			t.Errorf("%s: pgwarp %q, PostgreSQL %q", expr, got, want)
+		case err == nil && got == "" && len(want) == 10:
+			t.Errorf("%s: pgwarp found no value, PostgreSQL %q", expr, want)
+		}
+	}
+}
+
 // TestCanonicalValuesAgreeWithPostgres checks that wherever pgwarp
 // canonicalises a value, PostgreSQL's input and output functions give the
 // same canonical text, and that PostgreSQL accepts every value pgwarp
@@ -330,12 +490,14 @@ func TestCanonicalValuesAgreeWithPostgres(t *testing.T) {
 		"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-", "-a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
 		"g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", " a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
 		"plain", "trailing  ", "é", "tab\tnew\nline",
+		"2026-06-30", "2024-02-29", "2023-02-29", "0001-01-01", "9999-12-31", "0000-01-01", "2026-13-01", "2026-06-31",
+		"26-06-30", "2026-6-30", "20260630", "today", "epoch", "infinity", " 2026-06-30", "2026-06-30 ", "06/30/2026",
 	}
 	types := []struct {
 		oid    uint32
 		typmod int32
 		name   string
-	}{{21, -1, "int2"}, {23, -1, "int4"}, {20, -1, "int8"}, {2950, -1, "uuid"}, {25, -1, "text"}, {1043, -1, "varchar"}}
+	}{{21, -1, "int2"}, {23, -1, "int4"}, {20, -1, "int8"}, {2950, -1, "uuid"}, {25, -1, "text"}, {1043, -1, "varchar"}, {1082, -1, "date"}}
 	for _, typ := range types {
 		for _, in := range inputs {
 			got, ok := query.CanonicalText(typ.oid, typ.typmod, in)

@@ -22,6 +22,24 @@ type predicates struct {
 	reads []readPredicate
 	// write narrows the target of an INSERT, UPDATE or DELETE.
 	write *writePredicate
+	// ranges are the comparison conjuncts that may bound a SELECT's
+	// relation references by a date or integer column.
+	ranges []rangePredicate
+	// argOps are the operators of the constants of reads, ranges and
+	// writes that are date arithmetic (date '…' - 30), for the catalog to
+	// check that none is user-defined.
+	argOps []string
+}
+
+// rangePredicate is a conjunct col op constant (op one of =, <, <=, >,
+// >=, with the column on the left) at the query level where rel appears
+// in FROM, under the same rules as a readPredicate's; col BETWEEN a AND b
+// gives two.
+type rangePredicate struct {
+	rel Relation
+	col string
+	op  string
+	arg keyArg
 }
 
 // readPredicate is a conjunct col = constant at the query level where rel
@@ -103,6 +121,12 @@ func (p *predicates) size() int {
 			n += elementOverhead + len(r.via.rel.Schema) + len(r.via.rel.Name) + len(r.via.col)
 		}
 	}
+	for _, r := range p.ranges {
+		n += elementOverhead + len(r.rel.Schema) + len(r.rel.Name) + len(r.col) + len(r.op)
+	}
+	for _, o := range p.argOps {
+		n += elementOverhead + len(o)
+	}
 	if w := p.write; w != nil {
 		n += elementOverhead + len(w.rel.Schema) + len(w.rel.Name)
 		for _, c := range w.where {
@@ -162,7 +186,7 @@ func keyPredicates(node *pg_query.Node, sql string, lits []litSpan) *predicates 
 	default:
 		return nil
 	}
-	if len(f.p.reads) == 0 && f.p.write == nil {
+	if len(f.p.reads) == 0 && f.p.write == nil && len(f.p.ranges) == 0 {
 		return nil
 	}
 	return &f.p
@@ -260,6 +284,7 @@ func (f *finder) level(sel *pg_query.SelectStmt) {
 			if col, arg, ok := f.equality(c, ref, single); ok {
 				f.p.reads = append(f.p.reads, readPredicate{rel: relationOf(rv), col: col, arg: arg})
 			}
+			f.p.ranges = f.comparisons(c, relationOf(rv), ref, single, f.p.ranges)
 		}
 	}
 	direct := len(f.p.reads)
@@ -432,6 +457,50 @@ func (f *finder) equality(n *pg_query.Node, ref string, single bool) (string, ke
 	return "", noArg, false
 }
 
+// comparisons appends the range predicates of one conjunct on the FROM
+// item named ref (see [rangePredicate]): col op constant or constant op
+// col with op one of =, <, <=, >, >= (turned around so that the column is
+// on the left), or col BETWEEN a AND b (neither NOT nor SYMMETRIC).
+func (f *finder) comparisons(n *pg_query.Node, rel Relation, ref string, single bool, out []rangePredicate) []rangePredicate {
+	e := n.GetAExpr()
+	if e == nil || e.Lexpr == nil || e.Rexpr == nil {
+		return out
+	}
+	switch e.Kind {
+	case pg_query.A_Expr_Kind_AEXPR_OP:
+		if !builtinName(e.Name) {
+			return out
+		}
+		op := e.Name[len(e.Name)-1].GetString_().GetSval()
+		flipped, ok := map[string]string{"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+		if !ok {
+			return out
+		}
+		if col, ok := columnRefOf(e.Lexpr, ref, single); ok {
+			if a := f.arg(e.Rexpr); a.constant() {
+				out = append(out, rangePredicate{rel: rel, col: col, op: op, arg: a})
+			}
+		} else if col, ok := columnRefOf(e.Rexpr, ref, single); ok {
+			if a := f.arg(e.Lexpr); a.constant() {
+				out = append(out, rangePredicate{rel: rel, col: col, op: flipped, arg: a})
+			}
+		}
+	case pg_query.A_Expr_Kind_AEXPR_BETWEEN:
+		// The name is BETWEEN for this kind; NOT BETWEEN and the
+		// SYMMETRIC forms are kinds of their own.
+		col, ok := columnRefOf(e.Lexpr, ref, single)
+		bounds := e.Rexpr.GetList()
+		if !ok || bounds == nil || len(bounds.Items) != 2 {
+			return out
+		}
+		lo, hi := f.arg(bounds.Items[0]), f.arg(bounds.Items[1])
+		if lo.constant() && hi.constant() {
+			out = append(out, rangePredicate{rel: rel, col: col, op: ">=", arg: lo}, rangePredicate{rel: rel, col: col, op: "<=", arg: hi})
+		}
+	}
+	return out
+}
+
 // equalsOperands returns the operands of a conjunct left = right (the
 // operator = or pg_catalog.=), or false.
 func equalsOperands(n *pg_query.Node) (l, r *pg_query.Node, ok bool) {
@@ -493,8 +562,63 @@ func (f *finder) arg(n *pg_query.Node) keyArg {
 		if num := x.ParamRef.Number; num > 0 {
 			return keyArg{lit: -1, param: num, shared: f.params[num] > 1}
 		}
+	case *pg_query.Node_TypeCast:
+		// date 'x', 'x'::date, CAST('x' AS date).
+		tc := x.TypeCast
+		if !isDateType(tc.TypeName) {
+			return noArg
+		}
+		c := tc.Arg.GetAConst()
+		if c == nil || c.Isnull {
+			return noArg
+		}
+		if _, ok := c.Val.(*pg_query.A_Const_Sval); !ok {
+			return noArg
+		}
+		a := f.literal(int(c.Location), LiteralString)
+		if a.lit < 0 {
+			return noArg
+		}
+		a.date = true
+		return a
+	case *pg_query.Node_AExpr:
+		// A date plus or minus an integer literal: date '…' - 30.
+		e := x.AExpr
+		if e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || !builtinName(e.Name) || e.Lexpr == nil || e.Rexpr == nil {
+			return noArg
+		}
+		op := e.Name[len(e.Name)-1].GetString_().GetSval()
+		c := e.Rexpr.GetAConst()
+		if op != "+" && op != "-" || c == nil || c.Isnull {
+			return noArg
+		}
+		if _, ok := c.Val.(*pg_query.A_Const_Ival); !ok {
+			return noArg
+		}
+		base := f.arg(e.Lexpr)
+		if !base.date || base.off != 0 {
+			return noArg
+		}
+		n := f.literal(int(c.Location), LiteralNumber)
+		if n.lit < 0 {
+			return noArg
+		}
+		base.off, base.offNeg = n.lit+1, (op == "-") != n.neg
+		if !containsString(f.p.argOps, op) {
+			f.p.argOps = append(f.p.argOps, op)
+		}
+		return base
 	}
 	return noArg
+}
+
+// isDateType reports the type name date or pg_catalog.date, without
+// modifiers or array bounds.
+func isDateType(tn *pg_query.TypeName) bool {
+	if tn == nil || tn.Setof || tn.PctType || len(tn.ArrayBounds) > 0 || len(tn.Typmods) > 0 || !builtinName(tn.Names) {
+		return false
+	}
+	return tn.Names[len(tn.Names)-1].GetString_().GetSval() == "date"
 }
 
 // literal returns the keyArg of the constant the parser located at loc. A

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -84,23 +85,21 @@ const (
 	oidText    = 25
 	oidVarchar = 1043
 	oidUUID    = 2950
-	// oidDate is not keyable, but a date key column bounds a write
-	// compared with a constant expression (see [Catalog.MaxRowsWritten]).
-	oidDate = 1082
+	oidDate    = 1082
 )
 
 // keyableType reports the column types whose values key predicates
 // canonicalise.
 func keyableType(oid uint32) bool {
 	switch oid {
-	case oidInt2, oidInt4, oidInt8, oidText, oidVarchar, oidUUID:
+	case oidInt2, oidInt4, oidInt8, oidText, oidVarchar, oidUUID, oidDate:
 		return true
 	}
 	return false
 }
 
 // keyFamily groups the keyable types whose = compares canonical values
-// across types: the integers, the strings, and uuid. A column of one
+// across types: the integers, the strings, uuid, and date. A column of one
 // family equated with a column of another is never a key.
 func keyFamily(oid uint32) int {
 	switch oid {
@@ -110,6 +109,8 @@ func keyFamily(oid uint32) int {
 		return 2
 	case oidUUID:
 		return 3
+	case oidDate:
+		return 4
 	}
 	return 0
 }
@@ -121,6 +122,13 @@ type keyArg struct {
 	lit   int32 // ordinal among the literal tokens, or -1
 	param int32 // parameter number, or 0
 	neg   bool  // an odd number of unary minus signs folded into a number
+	// date reports a string literal cast to date (date 'x', 'x'::date,
+	// CAST('x' AS date)); off, when not zero, is one more than the
+	// ordinal of an integer literal added to it (subtracted when offNeg),
+	// as in date '2026-06-30' - 30. Only a date column takes such a value.
+	date   bool
+	off    int32
+	offNeg bool
 	// shared reports a parameter that appears more than once in the
 	// statement, so that its type may be inferred from another context.
 	shared bool
@@ -152,6 +160,8 @@ const (
 // exactly when PostgreSQL's = on the column type finds the values equal.
 func (col *column) canonical(a keyArg, v *Values, use valueUse) (string, bool) {
 	switch {
+	case a.lit >= 0 && (a.date || a.off > 0):
+		return col.fromDateExpr(a, v)
 	case a.lit >= 0:
 		if int(a.lit) >= len(v.Literals) {
 			return "", false
@@ -164,6 +174,122 @@ func (col *column) canonical(a keyArg, v *Values, use valueUse) (string, bool) {
 		return col.fromParam(v.Params[a.param-1], a.shared, v.NoConversion, use)
 	}
 	return "", false
+}
+
+// fromDateExpr canonicalises a date literal, plus or minus an integer
+// literal, for a date column: PostgreSQL's date + integer adds days.
+func (col *column) fromDateExpr(a keyArg, v *Values) (string, bool) {
+	if col.typ != oidDate || !a.date || int(a.lit) >= len(v.Literals) {
+		return "", false
+	}
+	lit := v.Literals[a.lit]
+	if lit.Kind != LiteralString {
+		return "", false
+	}
+	s, ok := decodeString(lit.Text)
+	if !ok {
+		return "", false
+	}
+	days, ok := ParseDate(s)
+	if !ok {
+		return "", false
+	}
+	if a.off > 0 {
+		k := int(a.off - 1)
+		if k >= len(v.Literals) || v.Literals[k].Kind != LiteralNumber || !allDigits(v.Literals[k].Text) {
+			return "", false
+		}
+		n, err := strconv.ParseInt(v.Literals[k].Text, 10, 32)
+		if err != nil {
+			return "", false
+		}
+		if a.offNeg {
+			n = -n
+		}
+		days += n
+	}
+	return FormatDate(days)
+}
+
+// The canonical dates are those of years 1 to 9999 written YYYY-MM-DD, as
+// days since 1970-01-01: the form that PostgreSQL reads as year, month and
+// day whatever the DateStyle.
+var (
+	minDate = daysFromCivil(1, 1, 1)
+	maxDate = daysFromCivil(9999, 12, 31)
+)
+
+// ParseDate reads a canonical date (YYYY-MM-DD, years 1 to 9999, a day
+// that exists) as days since 1970-01-01. Other spellings that PostgreSQL
+// accepts are not canonical.
+func ParseDate(s string) (int64, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' || !allDigits(s[:4]) || !allDigits(s[5:7]) || !allDigits(s[8:]) {
+		return 0, false
+	}
+	y, _ := strconv.Atoi(s[:4])
+	m, _ := strconv.Atoi(s[5:7])
+	d, _ := strconv.Atoi(s[8:])
+	if y < 1 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return 0, false
+	}
+	return daysFromCivil(y, m, d), true
+}
+
+// FormatDate writes days since 1970-01-01 as a canonical date, or false
+// outside years 1 to 9999.
+func FormatDate(days int64) (string, bool) {
+	if days < minDate || days > maxDate {
+		return "", false
+	}
+	y, m, d := civilFromDays(days)
+	return fmt.Sprintf("%04d-%02d-%02d", y, m, d), true
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil and civilFromDays convert between proleptic Gregorian
+// dates and days since 1970-01-01 (Howard Hinnant's algorithms), as
+// PostgreSQL's date arithmetic counts.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+func civilFromDays(z int64) (y, m, d int) {
+	z += 719468
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = int(doy - (153*mp+2)/5 + 1)
+	m = int(mp + 3)
+	if m > 12 {
+		m -= 12
+	}
+	y = int(yoe + era*400)
+	if m <= 2 {
+		y++
+	}
+	return y, m, d
 }
 
 func (col *column) fromLiteral(lit Literal, neg, noConversion bool, use valueUse) (string, bool) {
@@ -232,6 +358,14 @@ func (col *column) fromParam(p Param, shared, noConversion bool, use valueUse) (
 			return "", false
 		}
 		return formatUUID(b), true
+	case oidDate:
+		// date_recv: days since 2000-01-01; the extremes are -infinity
+		// and infinity, outside the canonical years anyway.
+		if len(b) != 4 {
+			return "", false
+		}
+		n := int64(int32(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])))
+		return FormatDate(n + daysFromCivil(2000, 1, 1))
 	case oidText, oidVarchar:
 		// textrecv reads the bytes in the client encoding, as text input
 		// does.
@@ -261,6 +395,11 @@ func (col *column) fromText(s string, noConversion bool, use valueUse) (string, 
 		return parseIntInput(s, col.typ)
 	case oidUUID:
 		return parseUUID(s)
+	case oidDate:
+		if _, ok := ParseDate(s); !ok {
+			return "", false
+		}
+		return s, true
 	case oidText, oidVarchar:
 		if strings.IndexByte(s, 0) >= 0 {
 			return "", false
