@@ -41,6 +41,7 @@ type Entry struct {
 	key       Key
 	database  string
 	tables    []TableID
+	ranges    []RowRange
 	rule      string
 	result    []byte
 	describe  []byte

@@ -18,6 +18,7 @@ type Flight struct {
 	key       Key
 	database  string
 	tables    []TableID // sorted, without duplicates
+	ranges    []RowRange
 	rule      *compiledRule
 	fetchedAt time.Time
 	done      chan struct{}
@@ -262,9 +263,10 @@ func (f *Fill) entry(maxBytes int64) (*Entry, error) {
 		key:       fl.key,
 		database:  fl.database,
 		tables:    fl.tables,
+		ranges:    fl.ranges,
 		rule:      fl.rule.name,
 		fetchedAt: fl.fetchedAt,
-		size:      entrySize(cap(f.buf), fl.database, fl.tables),
+		size:      entrySize(cap(f.buf), fl.database, fl.tables) + int64(len(fl.ranges))*rangeOverhead,
 	}
 	start = 0
 	for _, r := range f.runs {

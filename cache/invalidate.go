@@ -101,7 +101,7 @@ func (c *Cache) dropTableLocked(database string, table TableID, why removal) int
 	}
 	n := 0
 	for _, id := range refs {
-		n += c.dropRefLocked(tableRef{database, id}, why)
+		n += c.dropRefLocked(tableRef{database, id}, why, nil)
 	}
 	if tc := c.tableStats[tableRef{database, table}]; tc != nil && why == removalInvalidated {
 		tc.invalidations.Add(int64(n))
@@ -110,8 +110,11 @@ func (c *Cache) dropTableLocked(database string, table TableID, why removal) int
 }
 
 // dropRefLocked removes the entries and supersedes the fills of one index
-// identifier, and returns the number of entries removed.
-func (c *Cache) dropRefLocked(ref tableRef, why removal) int {
+// identifier, and returns the number of entries removed. With a narrowed
+// write w, the entries whose ranges w misses stay (see [RowRange]); fills
+// in progress are superseded all the same: they are run again, never
+// stored stale.
+func (c *Cache) dropRefLocked(ref tableRef, why removal, w *Write) int {
 	idx := c.tables[ref]
 	if idx == nil {
 		return 0
@@ -121,6 +124,9 @@ func (c *Cache) dropRefLocked(ref tableRef, why removal) int {
 	}
 	n := 0
 	for nd := range idx.entries {
+		if w != nil && excludes(nd.entry.ranges, *w) {
+			continue
+		}
 		c.removeLocked(nd, why)
 		n++
 	}

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"slices"
 	"time"
 )
 
@@ -22,6 +23,9 @@ type Request struct {
 	// RowKeys narrow the dependency on some of Tables to rows by a
 	// column's value (see [RowKey]); at most one per table is used.
 	RowKeys []RowKey
+	// Ranges bound the statement's reads of some of Tables to the rows
+	// whose column lies in a range (see [RowRange]).
+	Ranges []RowRange
 	// Fingerprint is the query package's fingerprint of the statement,
 	// matched against [Rule.Fingerprints]; empty matches no rule.
 	Fingerprint string
@@ -189,6 +193,7 @@ func (c *Cache) startLocked(req *Request, rule *compiledRule, rs *ruleset, now t
 		key:       req.Key,
 		database:  req.Database,
 		tables:    dependencies(req),
+		ranges:    slices.Clip(slices.Clone(req.Ranges)),
 		rule:      rule,
 		fetchedAt: now,
 		done:      make(chan struct{}),

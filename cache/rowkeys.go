@@ -2,7 +2,9 @@ package cache
 
 import (
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Row keys: dependencies and writes narrowed to rows by the value of a
@@ -163,11 +165,77 @@ func (c *Cache) refsOfWriteLocked(database string, w Write) []TableID {
 	return refs
 }
 
-// InvalidateWrites is [Cache.Invalidate] narrowed by row keys: for each
-// write it removes the entries of database that read the whole table, and
-// the keyed entries of that table the write does not rule out (see
-// [Write]), and supersedes the fills in progress that do. It returns the
-// number of entries removed.
+// RowRange bounds a statement's read of Table to the rows whose Column
+// lies between Lo and Hi inclusive. Column is a date (Date set; the values
+// are days since 1970-01-01, and a [Write]'s values of the column are
+// YYYY-MM-DD) or an integer (a Write's values are decimal). An entry with a
+// range on (T, C) survives a write of T whose Columns constrain C to values
+// that all lie outside the range: no row it read was touched.
+type RowRange struct {
+	Table  TableID
+	Column string
+	Date   bool
+	Lo, Hi int64
+}
+
+// rangeOverhead approximates what one RowRange of an entry retains.
+const rangeOverhead = 64
+
+// excludes reports whether the write w touched no row the ranges admit:
+// some range on w.Table has every value w gives its column outside it.
+func excludes(ranges []RowRange, w Write) bool {
+	for _, r := range ranges {
+		if r.Table != w.Table {
+			continue
+		}
+		for _, cv := range w.Columns {
+			if cv.Column == r.Column && len(cv.Values) > 0 && allOutside(r, cv.Values) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func allOutside(r RowRange, values []string) bool {
+	for _, v := range values {
+		x, ok := parseRangeValue(r.Date, v)
+		if !ok || (x >= r.Lo && x <= r.Hi) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseRangeValue reads a write's canonical value of a range column: a
+// YYYY-MM-DD date as days since 1970-01-01, or a decimal integer.
+func parseRangeValue(date bool, s string) (int64, bool) {
+	if !date {
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, err == nil
+	}
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return 0, false
+	}
+	y, e1 := strconv.Atoi(s[:4])
+	m, e2 := strconv.Atoi(s[5:7])
+	d, e3 := strconv.Atoi(s[8:])
+	if e1 != nil || e2 != nil || e3 != nil || y < 1 || m < 1 || m > 12 || d < 1 || d > 31 {
+		return 0, false
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if t.Day() != d {
+		return 0, false
+	}
+	return t.Unix() / 86400, true
+}
+
+// InvalidateWrites is [Cache.Invalidate] narrowed by row keys and ranges:
+// for each write it removes the entries of database that read the whole
+// table, and the keyed entries of that table the write does not rule out
+// (see [Write]), except those whose ranges the write's values all miss
+// (see [RowRange]), and supersedes every fill in progress that reads them.
+// It returns the number of entries removed.
 func (c *Cache) InvalidateWrites(database string, writes ...Write) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -179,7 +247,7 @@ func (c *Cache) InvalidateWrites(database string, writes ...Write) int {
 		}
 		n := 0
 		for _, id := range c.refsOfWriteLocked(database, w) {
-			n += c.dropRefLocked(tableRef{database, id}, removalInvalidated)
+			n += c.dropRefLocked(tableRef{database, id}, removalInvalidated, &w)
 		}
 		if tc := c.tableStats[tableRef{database, w.Table}]; tc != nil {
 			tc.invalidations.Add(int64(n))

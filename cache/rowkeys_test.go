@@ -2,8 +2,10 @@ package cache_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/pgwarp/pgwarp/cache"
 )
@@ -82,6 +84,84 @@ func TestRowKeyedEntriesSurviveWritesToOtherRows(t *testing.T) {
 		if ts.Table != "public.sales" && ts.Table != "public.artifacts" {
 			t.Fatalf("statistics list a row key as a table: %q", ts.Table)
 		}
+	}
+}
+
+// day returns days since 1970-01-01 of a YYYY-MM-DD date.
+func day(t testing.TB, s string) int64 {
+	d, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Unix() / 86400
+}
+
+func TestRangedEntriesSurviveWritesOutsideTheirRange(t *testing.T) {
+	c, _ := newCache(t, cache.Config{})
+	// a1's last 30 days, keyed by artifact and bounded by day; the top
+	// over all artifacts bounded by day only; a count bounded by units.
+	window := keyed(t, "SELECT sum(units) FROM sales WHERE artifact = 'a1' AND day > '2026-05-31' AND day <= '2026-06-30'", "a1")
+	window.Ranges = []cache.RowRange{{Table: "public.sales", Column: "day", Date: true, Lo: day(t, "2026-06-01"), Hi: day(t, "2026-06-30")}}
+	top := request(t, "SELECT artifact FROM sales WHERE day >= '2026-06-01' GROUP BY 1 ORDER BY sum(units) DESC LIMIT 20", "public.sales")
+	top.Ranges = []cache.RowRange{{Table: "public.sales", Column: "day", Date: true, Lo: day(t, "2026-06-01"), Hi: math.MaxInt64}}
+	small := request(t, "SELECT count(*) FROM sales WHERE units BETWEEN 1 AND 9", "public.sales")
+	small.Ranges = []cache.RowRange{{Table: "public.sales", Column: "units", Lo: 1, Hi: 9}}
+	fill := func() {
+		for _, r := range []cache.Request{window, top, small} {
+			if !present(c, r) {
+				store(t, c, r, "rows")
+			}
+		}
+	}
+	write := func(cols ...cache.ColumnValues) {
+		c.InvalidateWrites("app", cache.Write{Table: "public.sales", Columns: cols})
+	}
+	fill()
+	cases := []struct {
+		name               string
+		cols               []cache.ColumnValues
+		window, top, small bool // kept
+	}{
+		{"a1 before the window", []cache.ColumnValues{{Column: "artifact", Values: []string{"a1"}}, {Column: "day", Values: []string{"2026-03-22"}}}, true, true, false},
+		{"a1 on the window's first day", []cache.ColumnValues{{Column: "artifact", Values: []string{"a1"}}, {Column: "day", Values: []string{"2026-06-01"}}}, false, false, false},
+		{"a1 after the window", []cache.ColumnValues{{Column: "artifact", Values: []string{"a1"}}, {Column: "day", Values: []string{"2026-07-01"}}}, true, false, false},
+		{"a row moved into the window", []cache.ColumnValues{{Column: "artifact", Values: []string{"a1"}}, {Column: "day", Values: []string{"2026-01-01", "2026-06-15"}}}, false, false, false},
+		{"day unconstrained", []cache.ColumnValues{{Column: "artifact", Values: []string{"a1"}}}, false, false, false},
+		{"another artifact in the window", []cache.ColumnValues{{Column: "artifact", Values: []string{"a2"}}, {Column: "day", Values: []string{"2026-06-10"}}}, true, false, false},
+		{"units outside", []cache.ColumnValues{{Column: "units", Values: []string{"0", "10", "-5"}}}, false, false, true},
+		{"units inside", []cache.ColumnValues{{Column: "units", Values: []string{"10", "9"}}}, false, false, false},
+		{"unreadable day", []cache.ColumnValues{{Column: "artifact", Values: []string{"a1"}}, {Column: "day", Values: []string{"2026-02-30"}}}, false, false, false},
+	}
+	for _, tc := range cases {
+		write(tc.cols...)
+		if present(c, window) != tc.window || present(c, top) != tc.top || present(c, small) != tc.small {
+			t.Errorf("%s: kept window %v top %v small %v, want %v %v %v", tc.name, present(c, window), present(c, top), present(c, small), tc.window, tc.top, tc.small)
+		}
+		fill()
+	}
+	// A whole-table write drops ranged entries too.
+	c.InvalidateWrites("app", cache.Write{Table: "public.sales"})
+	if present(c, window) || present(c, top) || present(c, small) {
+		t.Fatal("a whole-table write kept a ranged entry")
+	}
+	checkInvariants(t, c)
+}
+
+// A fill in progress is superseded by a write even when the write misses
+// its range: it is run again rather than stored.
+func TestRangedFillIsSupersededByAnyKeyedWrite(t *testing.T) {
+	c, _ := newCache(t, cache.Config{})
+	req := request(t, "SELECT sum(units) FROM sales WHERE day >= '2026-06-01'", "public.sales")
+	req.Ranges = []cache.RowRange{{Table: "public.sales", Column: "day", Date: true, Lo: day(t, "2026-06-01"), Hi: math.MaxInt64}}
+	r := c.Lookup(req)
+	mustStatus(t, r, cache.StatusMiss)
+	c.InvalidateWrites("app", cache.Write{Table: "public.sales", Columns: []cache.ColumnValues{{Column: "day", Values: []string{"2026-01-01"}}}})
+	if !r.Fill.Append([]byte("rows")) {
+		t.Fatal("Append refused")
+	}
+	_ = r.Fill.Complete()
+	if present(c, req) {
+		t.Fatal("a fill superseded by a write was stored")
 	}
 }
 
