@@ -182,9 +182,9 @@ func tableID(r query.Relation) cache.TableID {
 
 // cacheable decides whether a statement may be served from the cache and,
 // if so, returns its read dependencies. mu must not be held.
-func (s *Session) cacheable(info *query.Info, textParams [][]byte, vals query.Values) ([]cache.TableID, []cache.RowKey, string) {
+func (s *Session) cacheable(info *query.Info, textParams [][]byte, vals query.Values) ([]cache.TableID, []cache.RowKey, []cache.RowRange, string) {
 	if s.admin || info == nil {
-		return nil, nil, "disabled"
+		return nil, nil, nil, "disabled"
 	}
 	s.mu.Lock()
 	inTx := s.lease != nil && (s.txStatus != txIdle || s.batchOpen || !s.q.empty())
@@ -193,19 +193,19 @@ func (s *Session) cacheable(info *query.Info, textParams [][]byte, vals query.Va
 	vals.NoConversion = s.noConversionLocked()
 	s.mu.Unlock()
 	if pinned {
-		return nil, nil, "uncacheable"
+		return nil, nil, nil, "uncacheable"
 	}
 	cat, current := s.srv.catalogFor(s)
 	if !current {
-		return nil, nil, "uncacheable"
+		return nil, nil, nil, "uncacheable"
 	}
 	v := query.Eligibility(info, cat, query.Env{InTransaction: inTx, SearchPath: sp, TextParams: textParams})
 	if !v.Cacheable() {
-		return nil, nil, v.Reason.String()
+		return nil, nil, nil, v.Reason.String()
 	}
 	whole, keys, ok := cat.ReadKeys(&info.Statements[0], sp, vals)
 	if !ok {
-		return nil, nil, "uncacheable"
+		return nil, nil, nil, "uncacheable"
 	}
 	tables := make([]cache.TableID, 0, len(whole)+len(keys))
 	for _, d := range whole {
@@ -219,7 +219,11 @@ func (s *Session) cacheable(info *query.Info, textParams [][]byte, vals query.Va
 			rowKeys = append(rowKeys, cache.RowKey{Table: t, Column: k.Column, Value: k.Values[0]})
 		}
 	}
-	return tables, rowKeys, ""
+	var ranges []cache.RowRange
+	for _, r := range cat.ReadRanges(&info.Statements[0], sp, vals) {
+		ranges = append(ranges, cache.RowRange{Table: tableID(r.Relation), Column: r.Column, Date: r.Date, Lo: r.Lo, Hi: r.Hi})
+	}
+	return tables, rowKeys, ranges, ""
 }
 
 // keyBase starts a cache key with what every statement of this session
@@ -256,7 +260,7 @@ func (s *Session) lookupQuery(res query.Result, sql string) (bool, *cache.Fill) 
 	if c == nil || c.Disabled() {
 		return false, nil
 	}
-	tables, rowKeys, reason := s.cacheable(res.Info, nil, query.Values{Literals: res.Literals})
+	tables, rowKeys, ranges, reason := s.cacheable(res.Info, nil, query.Values{Literals: res.Literals})
 	if reason != "" {
 		s.srv.cacheStats.add(reason)
 		return false, nil
@@ -268,7 +272,7 @@ func (s *Session) lookupQuery(res query.Result, sql string) (bool, *cache.Fill) 
 		s.srv.cacheStats.add("uncacheable")
 		return false, nil
 	}
-	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables, RowKeys: rowKeys,
+	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables, RowKeys: rowKeys, Ranges: ranges,
 		Fingerprint: strconv.FormatUint(res.Info.Fingerprint, 16), Hint: cacheHint(res.Hint)})
 	switch r.Status {
 	case cache.StatusHit, cache.StatusStale:
@@ -664,7 +668,7 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte, vals q
 			textParams = append(textParams, v)
 		}
 	}
-	tables, rowKeys, reason := s.cacheable(d.info, textParams, vals)
+	tables, rowKeys, ranges, reason := s.cacheable(d.info, textParams, vals)
 	if reason != "" {
 		s.srv.cacheStats.add(reason)
 		return false, nil, nil
@@ -686,7 +690,7 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte, vals q
 	if err != nil {
 		return false, nil, nil
 	}
-	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables, RowKeys: rowKeys,
+	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables, RowKeys: rowKeys, Ranges: ranges,
 		Fingerprint: strconv.FormatUint(d.info.Fingerprint, 16), Hint: cacheHint(d.hint)})
 	var e *cache.Entry
 	switch r.Status {

@@ -1136,3 +1136,55 @@ func TestKeyedJoinCarriesTheKey(t *testing.T) {
 		})
 	}
 }
+
+// A dashboard over the last 30 days survives writes of its own key outside
+// those days, and not writes inside them or moving a row into them, with
+// the window in literals (simple protocol) and in date parameters
+// (extended protocol, binary).
+func TestRangedReadSurvivesWritesOutsideItsWindow(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			f := newKeyed(t, m.mode, 0, `CREATE TABLE daily (item_id int NOT NULL, day date NOT NULL, units int NOT NULL, PRIMARY KEY (item_id, day));
+				INSERT INTO daily SELECT i, date '2026-06-30' - d, d FROM generate_series(1, 3) i, generate_series(0, 180) d;`)
+			r, w := connect(t, f.p, f.db), connect(t, f.p, f.db)
+			set := f.behindSetter("UPDATE items SET title = '%s' WHERE id = 1")
+			simple := simpleReader(t, r, "SELECT max(i.title) AS %s FROM items i JOIN daily s ON s.item_id = i.id WHERE i.id = 1 AND s.day > date '2026-06-30' - 30 AND s.day <= date '2026-06-30'")
+			from, to := time.Date(2026, 5, 31, 0, 0, 0, 0, time.UTC), time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC)
+			extended := func(alias string) string {
+				return readOne(t, r, fmt.Sprintf("SELECT max(i.title) AS %s FROM items i JOIN daily s ON s.item_id = i.id WHERE i.id = $1 AND s.day > $2 AND s.day <= $3", alias), 1, from, to)
+			}
+			for _, read := range []struct {
+				name string
+				read func(alias string) string
+			}{{"simple", simple}, {"extended", extended}} {
+				for _, tc := range []struct {
+					name  string
+					write []string
+					kept  bool
+				}{
+					{"update before the window", []string{"UPDATE daily SET units = units + 1 WHERE item_id = 1 AND day = date '2026-06-30' - 100"}, true},
+					{"upsert before the window", []string{"INSERT INTO daily VALUES (1, date '2026-06-30' - 150, 1) ON CONFLICT (item_id, day) DO UPDATE SET units = daily.units + 1"}, true},
+					{"update of another item in the window", []string{"UPDATE daily SET units = units + 1 WHERE item_id = 2 AND day = '2026-06-20'"}, true},
+					{"update in the window", []string{"UPDATE daily SET units = units + 1 WHERE item_id = 1 AND day = date '2026-06-30' - 5"}, false},
+					{"update on the window's first day", []string{"UPDATE daily SET units = units + 1 WHERE item_id = 1 AND day = '2026-06-01'"}, false},
+					{"update of an unbounded day", []string{"UPDATE daily SET units = units + 1 WHERE item_id = 1 AND units = 170"}, false},
+					{"delete in the window", []string{"DELETE FROM daily WHERE item_id = 1 AND day = '2026-06-29'"}, false},
+					{"a row moved into the window", []string{"UPDATE daily SET day = '2026-06-29' WHERE item_id = 1 AND day = '2026-01-01'"}, false},
+					{"and back out of it", []string{"UPDATE daily SET day = '2026-01-01' WHERE item_id = 1 AND day = '2026-06-29'"}, false},
+				} {
+					cached, behind, got := f.probe(read.read, set, func() {
+						for _, sql := range tc.write {
+							mustExecSimple(t, w, sql)
+						}
+					})
+					if tc.kept && got != cached {
+						t.Errorf("%s, %s: the cached read was dropped: got %q, want %q", read.name, tc.name, got, cached)
+					}
+					if !tc.kept && got != behind {
+						t.Errorf("%s, %s: the cached read was kept: got %q, want %q", read.name, tc.name, got, behind)
+					}
+				}
+			}
+		})
+	}
+}
