@@ -268,11 +268,7 @@ func (c *Catalog) ReadRanges(st *Statement, sp SearchPath, v Values) []TableRang
 	var out []TableRange
 	for i := range plan.ranges {
 		rc := &plan.ranges[i]
-		val, ok := rc.col.canonical(rc.arg, &v, useCompare)
-		if !ok {
-			continue
-		}
-		x, ok := rangeValue(rc.col.typ == oidDate, val)
+		x, ok := rc.col.rangeValue(rc.arg, &v)
 		if !ok {
 			continue
 		}
@@ -316,12 +312,20 @@ func (c *Catalog) ReadRanges(st *Statement, sp SearchPath, v Values) []TableRang
 	return kept
 }
 
-// rangeValue reads a canonical date (as days since 1970-01-01) or integer.
-func rangeValue(date bool, canonical string) (int64, bool) {
-	if date {
-		return ParseDate(canonical)
+// rangeValue returns the value a supplies for the date or integer column
+// col as a number: days since 1970-01-01 for a date.
+func (col *column) rangeValue(a keyArg, v *Values) (int64, bool) {
+	if a.lit >= 0 && (a.date || a.off > 0) {
+		return col.dateExprDays(a, v)
 	}
-	n, err := strconv.ParseInt(canonical, 10, 64)
+	val, ok := col.canonical(a, v, useCompare)
+	if !ok {
+		return 0, false
+	}
+	if col.typ == oidDate {
+		return ParseDate(val)
+	}
+	n, err := strconv.ParseInt(val, 10, 64)
 	return n, err == nil
 }
 

@@ -620,3 +620,23 @@ func TestMaxRowsWritten(t *testing.T) {
 		t.Errorf("with ops2.- on the search path: %d, want 0", got)
 	}
 }
+
+// BenchmarkReadKeysAndRanges is what a cache lookup of a dashboard read
+// costs in the query package once its plan is made: its keys and ranges
+// from one execution's literals.
+func BenchmarkReadKeysAndRanges(b *testing.B) {
+	fx := newKeyFixture(b)
+	c, _ := query.NewClassifier(query.Config{})
+	sp := query.ParseSearchPath("k, public", "postgres")
+	res := c.Classify("SELECT sum(v) FROM daily WHERE a = 7 AND day > date '2026-06-30' - 30 AND day <= date '2026-06-30'")
+	st := &res.Info.Statements[0]
+	v := query.Values{Literals: res.Literals}
+	b.ReportAllocs()
+	for b.Loop() {
+		_, keys, _ := fx.cat.ReadKeys(st, sp, v)
+		ranges := fx.cat.ReadRanges(st, sp, v)
+		if len(keys) != 1 || len(ranges) != 2 {
+			b.Fatalf("keys %q ranges %q", keyString(keys), rangeString(ranges))
+		}
+	}
+}

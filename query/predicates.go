@@ -457,6 +457,10 @@ func (f *finder) equality(n *pg_query.Node, ref string, single bool) (string, ke
 	return "", noArg, false
 }
 
+// flippedComparison maps the comparisons that bound a range to the same
+// comparison with its operands swapped (c < col is col > c).
+var flippedComparison = map[string]string{"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
 // comparisons appends the range predicates of one conjunct on the FROM
 // item named ref (see [rangePredicate]): col op constant or constant op
 // col with op one of =, <, <=, >, >= (turned around so that the column is
@@ -472,7 +476,7 @@ func (f *finder) comparisons(n *pg_query.Node, rel Relation, ref string, single 
 			return out
 		}
 		op := e.Name[len(e.Name)-1].GetString_().GetSval()
-		flipped, ok := map[string]string{"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+		flipped, ok := flippedComparison[op]
 		if !ok {
 			return out
 		}

@@ -1,7 +1,6 @@
 package query
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -179,36 +178,46 @@ func (col *column) canonical(a keyArg, v *Values, use valueUse) (string, bool) {
 // fromDateExpr canonicalises a date literal, plus or minus an integer
 // literal, for a date column: PostgreSQL's date + integer adds days.
 func (col *column) fromDateExpr(a keyArg, v *Values) (string, bool) {
-	if col.typ != oidDate || !a.date || int(a.lit) >= len(v.Literals) {
+	days, ok := col.dateExprDays(a, v)
+	if !ok {
 		return "", false
+	}
+	return FormatDate(days)
+}
+
+// dateExprDays is fromDateExpr's value as days since 1970-01-01, within
+// the canonical years.
+func (col *column) dateExprDays(a keyArg, v *Values) (int64, bool) {
+	if col.typ != oidDate || !a.date || int(a.lit) >= len(v.Literals) {
+		return 0, false
 	}
 	lit := v.Literals[a.lit]
 	if lit.Kind != LiteralString {
-		return "", false
+		return 0, false
 	}
 	s, ok := decodeString(lit.Text)
 	if !ok {
-		return "", false
+		return 0, false
 	}
 	days, ok := ParseDate(s)
 	if !ok {
-		return "", false
+		return 0, false
 	}
 	if a.off > 0 {
 		k := int(a.off - 1)
 		if k >= len(v.Literals) || v.Literals[k].Kind != LiteralNumber || !allDigits(v.Literals[k].Text) {
-			return "", false
+			return 0, false
 		}
 		n, err := strconv.ParseInt(v.Literals[k].Text, 10, 32)
 		if err != nil {
-			return "", false
+			return 0, false
 		}
 		if a.offNeg {
 			n = -n
 		}
 		days += n
 	}
-	return FormatDate(days)
+	return days, days >= minDate && days <= maxDate
 }
 
 // The canonical dates are those of years 1 to 9999 written YYYY-MM-DD, as
@@ -242,7 +251,10 @@ func FormatDate(days int64) (string, bool) {
 		return "", false
 	}
 	y, m, d := civilFromDays(days)
-	return fmt.Sprintf("%04d-%02d-%02d", y, m, d), true
+	b := make([]byte, 0, 10)
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	b = append(b, byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
+	return string(b), true
 }
 
 func daysIn(y, m int) int {
