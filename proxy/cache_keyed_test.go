@@ -1037,7 +1037,8 @@ func TestKeyedPipelinedWriteBoundBeforeTheLastSyncWasAnswered(t *testing.T) {
 func TestKeyedInvalidationsReachOtherInstances(t *testing.T) {
 	c := pgtest.Shared(t)
 	db := pgtest.CreateDatabase(t, c)
-	pgtest.Exec(t, c, db, keyedSchema)
+	pgtest.Exec(t, c, db, keyedSchema+`CREATE TABLE daily (item_id int NOT NULL, day date NOT NULL, units int NOT NULL, PRIMARY KEY (item_id, day));
+		INSERT INTO daily SELECT i, date '2026-06-30' - d, d FROM generate_series(1, 3) i, generate_series(0, 180) d;`)
 	channel := "pgwarp_test_" + fmt.Sprint(time.Now().UnixNano()%1e6)
 	pa, _ := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction, channel: channel})
 	pb, _ := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction, channel: channel})
@@ -1085,6 +1086,43 @@ func TestKeyedInvalidationsReachOtherInstances(t *testing.T) {
 	}
 	if got := q(1); got != "title 1" {
 		t.Fatalf("a's write of id 2 dropped b's entry for id 1: read %q", got)
+	}
+
+	// Ranges too: a's write of item 1's sales outside b's 30-day window
+	// keeps b's entry, a write inside it drops it. Notifications arrive in
+	// order, so once b has heard a later write, it has heard this one.
+	window := "SELECT max(i.title) FROM items i JOIN daily s ON s.item_id = i.id WHERE i.id = 1 AND s.day > date '2026-06-30' - 30 AND s.day <= date '2026-06-30'"
+	dash := func() string { return readOne(t, rb, window, pgx.QueryExecModeSimpleProtocol) }
+	// id 1's title is "behind" since the write above (made behind
+	// pgwarp; b's entry for id 1 kept the old one).
+	if got := fb.cached("b: window", dash); got != "behind" {
+		t.Fatalf("b: window read %q", got)
+	}
+	fb.behind("UPDATE items SET title = 'behind window' WHERE id = 1")
+	// heard writes id 3 through a and waits until b serves the new title
+	// instead of the one it cached: then b has applied everything a
+	// published before.
+	heard := func(v string) {
+		t.Helper()
+		fb.cached("b: id 3", func() string { return readOne(t, rb, "SELECT title FROM items WHERE id = $1", 3) })
+		mustExec(t, wa, "UPDATE items SET title = $1 WHERE id = $2", v, 3)
+		deadline := time.Now().Add(5 * time.Second)
+		for readOne(t, rb, "SELECT title FROM items WHERE id = $1", 3) != v {
+			if time.Now().After(deadline) {
+				t.Fatalf("instance b did not hear a's write of id 3 (%q) within five seconds", v)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	mustExec(t, wa, "UPDATE daily SET units = units + 1 WHERE item_id = 1 AND day = date '2026-06-30' - 100")
+	heard("sentinel 1")
+	if got := dash(); got != "behind" {
+		t.Fatalf("a's write of item 1 outside the window dropped b's window entry: read %q", got)
+	}
+	mustExec(t, wa, "UPDATE daily SET units = units + 1 WHERE item_id = 1 AND day = date '2026-06-30' - 3")
+	heard("sentinel 2")
+	if got := dash(); got != "behind window" {
+		t.Fatalf("a's write of item 1 inside the window kept b's window entry: read %q", got)
 	}
 }
 
