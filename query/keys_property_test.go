@@ -157,6 +157,12 @@ func (g *stmtGen) day() {
 			g.vals[i], g.oids[i], g.fmts[i] = binary.BigEndian.AppendUint32(nil, uint32(int32(20454+n-10957))), 1082, 1
 		}
 		g.w("$" + strconv.Itoa(len(g.vals)))
+		if g.pick(3) == 0 {
+			if g.oids[i] == 0 && g.fmts[i] == 0 && g.pick(2) == 0 {
+				g.oids[i] = 25 // text, cast by date's input function
+			}
+			g.w("::date")
+		}
 		return
 	}
 	switch g.pick(5) {

@@ -567,10 +567,16 @@ func (f *finder) arg(n *pg_query.Node) keyArg {
 			return keyArg{lit: -1, param: num, shared: f.params[num] > 1}
 		}
 	case *pg_query.Node_TypeCast:
-		// date 'x', 'x'::date, CAST('x' AS date).
+		// date 'x', 'x'::date, CAST('x' AS date), $1::date.
 		tc := x.TypeCast
 		if !isDateType(tc.TypeName) {
 			return noArg
+		}
+		if pr := tc.Arg.GetParamRef(); pr != nil {
+			if pr.Number <= 0 {
+				return noArg
+			}
+			return keyArg{lit: -1, param: pr.Number, shared: f.params[pr.Number] > 1, date: true}
 		}
 		c := tc.Arg.GetAConst()
 		if c == nil || c.Isnull {
@@ -600,7 +606,9 @@ func (f *finder) arg(n *pg_query.Node) keyArg {
 			return noArg
 		}
 		base := f.arg(e.Lexpr)
-		if !base.date || base.off != 0 {
+		if !base.date || base.lit < 0 || base.off != 0 {
+			// Only a date literal takes an offset: $1::date - 30 has
+			// no value pgwarp computes.
 			return noArg
 		}
 		n := f.literal(int(c.Location), LiteralNumber)

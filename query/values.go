@@ -170,7 +170,34 @@ func (col *column) canonical(a keyArg, v *Values, use valueUse) (string, bool) {
 		if int(a.param) > len(v.Params) {
 			return "", false
 		}
+		if a.date {
+			return col.fromDateParam(v.Params[a.param-1], a.shared)
+		}
 		return col.fromParam(v.Params[a.param-1], a.shared, v.NoConversion, use)
+	}
+	return "", false
+}
+
+// fromDateParam canonicalises a parameter cast to date ($1::date) for a
+// date column. An unspecified parameter takes the cast's type, date; one
+// declared text or varchar is cast by date's input function, as a date
+// parameter in text format is read.
+func (col *column) fromDateParam(p Param, shared bool) (string, bool) {
+	if col.typ != oidDate || p.Value == nil {
+		return "", false
+	}
+	switch {
+	case p.Type == 0 && shared:
+		// Its type may come from another use.
+		return "", false
+	case p.Binary && (p.Type == 0 || p.Type == oidDate):
+		return col.fromParam(Param{Value: p.Value, Binary: true, Type: oidDate}, false, true, useCompare)
+	case p.Type == 0 || p.Type == oidDate || p.Type == oidText || p.Type == oidVarchar:
+		// Text format, or textrecv's bytes for a binary text parameter.
+		if _, ok := ParseDate(string(p.Value)); !ok {
+			return "", false
+		}
+		return string(p.Value), true
 	}
 	return "", false
 }
