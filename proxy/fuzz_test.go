@@ -246,11 +246,16 @@ func FuzzStartupFraming(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data, chunks []byte) {
 		src := &chunkReader{data: bytes.Clone(data), sizes: chunks}
-		m := newMsgReader(src, 4096, 1<<20)
+		m := newMsgReader(src, startupReadBuffer, 1<<20)
 		var framed []byte
 		for i := 0; ; i++ {
 			if i > len(data) {
 				t.Fatalf("%d packets from %d bytes: the reader does not terminate", i, len(data))
+			}
+			if i == 1 {
+				// As the session does after the login: the bytes
+				// already read must survive.
+				m.resize(sessionReadBuffer)
 			}
 			body, err := m.startupPacket()
 			if err != nil {

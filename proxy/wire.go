@@ -112,6 +112,21 @@ func (m *msgReader) next() (typ byte, body []byte, err error) {
 	return typ, body, nil
 }
 
+// The client reader's buffer sizes: during the startup phase, and for the
+// session's messages (it grows for a larger message, and shrinks back).
+const (
+	startupReadBuffer = 256
+	sessionReadBuffer = 4096
+)
+
+// resize gives the reader a buffer of initial bytes (more if it holds
+// more), keeping what it buffered.
+func (m *msgReader) resize(initial int) {
+	nb := make([]byte, max(initial, m.w-m.r))
+	m.w = copy(nb, m.buf[m.r:m.w])
+	m.r, m.buf, m.initial = 0, nb, initial
+}
+
 // startupPacket returns the body of the next startup packet (everything
 // after its length word; startup packets have no type byte). The body
 // aliases the reader's buffer and is valid only until the next call.
