@@ -4,7 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/pgwarp/pgwarp/internal/pgdate"
 )
 
 // Row keys: dependencies and writes narrowed to rows by the value of a
@@ -210,24 +211,11 @@ func allOutside(r RowRange, values []string) bool {
 // parseRangeValue reads a write's canonical value of a range column: a
 // YYYY-MM-DD date as days since 1970-01-01, or a decimal integer.
 func parseRangeValue(date bool, s string) (int64, bool) {
-	if !date {
-		n, err := strconv.ParseInt(s, 10, 64)
-		return n, err == nil
+	if date {
+		return pgdate.Parse(s)
 	}
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return 0, false
-	}
-	y, e1 := strconv.Atoi(s[:4])
-	m, e2 := strconv.Atoi(s[5:7])
-	d, e3 := strconv.Atoi(s[8:])
-	if e1 != nil || e2 != nil || e3 != nil || y < 1 || m < 1 || m > 12 || d < 1 || d > 31 {
-		return 0, false
-	}
-	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
-	if t.Day() != d {
-		return 0, false
-	}
-	return t.Unix() / 86400, true
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }
 
 // InvalidateWrites is [Cache.Invalidate] narrowed by row keys and ranges:

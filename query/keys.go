@@ -4,6 +4,8 @@ import (
 	"math"
 	"sort"
 	"strconv"
+
+	"github.com/pgwarp/pgwarp/internal/pgdate"
 )
 
 // TableKey narrows a dependency or a write on a relation to rows by the
@@ -323,7 +325,7 @@ func (col *column) rangeValue(a keyArg, v *Values) (int64, bool) {
 		return 0, false
 	}
 	if col.typ == oidDate {
-		return ParseDate(val)
+		return pgdate.Parse(val)
 	}
 	n, err := strconv.ParseInt(val, 10, 64)
 	return n, err == nil

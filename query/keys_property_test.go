@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgwarp/pgwarp/internal/pgdate"
 	"github.com/pgwarp/pgwarp/query"
 )
 
@@ -142,7 +143,7 @@ func (g *stmtGen) col() colSpec { return propColumns[g.pick(len(propColumns))] }
 // each end of the loaded days) in one of the forms a client may use.
 func (g *stmtGen) day() {
 	n := g.pick(6) - 1 // days after 2026-01-01
-	iso, _ := query.FormatDate(int64(20454 + n))
+	iso, _ := pgdate.Format(int64(20454 + n))
 	if g.params {
 		g.vals = append(g.vals, nil)
 		g.oids = append(g.oids, 0)
@@ -528,7 +529,7 @@ func rangeExcludes(ranges []query.TableRange, r query.Relation, keys []query.Tab
 				var x int64
 				var ok bool
 				if rg.Date {
-					x, ok = query.ParseDate(v)
+					x, ok = pgdate.Parse(v)
 				} else {
 					n, err := strconv.ParseInt(v, 10, 64)
 					x, ok = n, err == nil

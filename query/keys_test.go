@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgwarp/pgwarp/internal/pgdate"
 	"github.com/pgwarp/pgwarp/internal/pgtest"
 	"github.com/pgwarp/pgwarp/query"
 )
@@ -325,7 +326,7 @@ func rangeString(rs []query.TableRange) string {
 			case x == math.MaxInt64:
 				return "+inf"
 			case r.Date:
-				d, ok := query.FormatDate(x)
+				d, ok := pgdate.Format(x)
 				if !ok {
 					return fmt.Sprintf("day%d", x)
 				}

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pgwarp/pgwarp/internal/pgdate"
 )
 
 // LiteralKind is the lexical class of a [Literal].
@@ -194,7 +196,7 @@ func (col *column) fromDateParam(p Param, shared bool) (string, bool) {
 		return col.fromParam(Param{Value: p.Value, Binary: true, Type: oidDate}, false, true, useCompare)
 	case p.Type == 0 || p.Type == oidDate || p.Type == oidText || p.Type == oidVarchar:
 		// Text format, or textrecv's bytes for a binary text parameter.
-		if _, ok := ParseDate(string(p.Value)); !ok {
+		if _, ok := pgdate.Parse(string(p.Value)); !ok {
 			return "", false
 		}
 		return string(p.Value), true
@@ -209,7 +211,7 @@ func (col *column) fromDateExpr(a keyArg, v *Values) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return FormatDate(days)
+	return pgdate.Format(days)
 }
 
 // dateExprDays is fromDateExpr's value as days since 1970-01-01, within
@@ -226,7 +228,7 @@ func (col *column) dateExprDays(a keyArg, v *Values) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	days, ok := ParseDate(s)
+	days, ok := pgdate.Parse(s)
 	if !ok {
 		return 0, false
 	}
@@ -244,91 +246,7 @@ func (col *column) dateExprDays(a keyArg, v *Values) (int64, bool) {
 		}
 		days += n
 	}
-	return days, days >= minDate && days <= maxDate
-}
-
-// The canonical dates are those of years 1 to 9999 written YYYY-MM-DD, as
-// days since 1970-01-01: the form that PostgreSQL reads as year, month and
-// day whatever the DateStyle.
-var (
-	minDate = daysFromCivil(1, 1, 1)
-	maxDate = daysFromCivil(9999, 12, 31)
-)
-
-// ParseDate reads a canonical date (YYYY-MM-DD, years 1 to 9999, a day
-// that exists) as days since 1970-01-01. Other spellings that PostgreSQL
-// accepts are not canonical.
-func ParseDate(s string) (int64, bool) {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' || !allDigits(s[:4]) || !allDigits(s[5:7]) || !allDigits(s[8:]) {
-		return 0, false
-	}
-	y, _ := strconv.Atoi(s[:4])
-	m, _ := strconv.Atoi(s[5:7])
-	d, _ := strconv.Atoi(s[8:])
-	if y < 1 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
-		return 0, false
-	}
-	return daysFromCivil(y, m, d), true
-}
-
-// FormatDate writes days since 1970-01-01 as a canonical date, or false
-// outside years 1 to 9999.
-func FormatDate(days int64) (string, bool) {
-	if days < minDate || days > maxDate {
-		return "", false
-	}
-	y, m, d := civilFromDays(days)
-	b := make([]byte, 0, 10)
-	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
-	b = append(b, byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
-	return string(b), true
-}
-
-func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil and civilFromDays convert between proleptic Gregorian
-// dates and days since 1970-01-01 (Howard Hinnant's algorithms), as
-// PostgreSQL's date arithmetic counts.
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
-}
-
-func civilFromDays(z int64) (y, m, d int) {
-	z += 719468
-	era := z / 146097
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = int(doy - (153*mp+2)/5 + 1)
-	m = int(mp + 3)
-	if m > 12 {
-		m -= 12
-	}
-	y = int(yoe + era*400)
-	if m <= 2 {
-		y++
-	}
-	return y, m, d
+	return days, days >= pgdate.Min && days <= pgdate.Max
 }
 
 func (col *column) fromLiteral(lit Literal, neg, noConversion bool, use valueUse) (string, bool) {
@@ -404,7 +322,7 @@ func (col *column) fromParam(p Param, shared, noConversion bool, use valueUse) (
 			return "", false
 		}
 		n := int64(int32(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])))
-		return FormatDate(n + daysFromCivil(2000, 1, 1))
+		return pgdate.Format(n + pgdate.PostgresEpoch)
 	case oidText, oidVarchar:
 		// textrecv reads the bytes in the client encoding, as text input
 		// does.
@@ -435,7 +353,7 @@ func (col *column) fromText(s string, noConversion bool, use valueUse) (string, 
 	case oidUUID:
 		return parseUUID(s)
 	case oidDate:
-		if _, ok := ParseDate(s); !ok {
+		if _, ok := pgdate.Parse(s); !ok {
 			return "", false
 		}
 		return s, true
