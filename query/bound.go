@@ -44,13 +44,9 @@ func (c *Catalog) MaxRowsWritten(info *Info, sp SearchPath, v Values) int64 {
 	case wp.kind == writeInsert && st.Kind == KindInsert:
 		return int64(len(wp.rows))
 	case (wp.kind == writeUpdate && st.Kind == KindUpdate) || (wp.kind == writeDelete && st.Kind == KindDelete):
-		if rel.kind != RelTable || len(rel.children) > 0 || c.userOperator(equalsOperator, sp) || !c.builtinArgOps(st.keys, sp) {
+		if rel.kind != RelTable || len(rel.children) > 0 || c.userOperator(equalsOperator, sp) ||
+			!c.builtinOps(st.keys.argOps, sp) || !c.builtinOps(wp.exprOps, sp) {
 			return 0
-		}
-		for _, op := range wp.exprOps {
-			if c.userOperator(Function{Name: op, Operator: true}, sp) {
-				return 0
-			}
 		}
 		for _, key := range rel.uniqueKeys {
 			if equatesAll(rel, key, wp.where, &v) {

@@ -92,22 +92,33 @@ func keyColumn(rel *relation, name string) *column {
 // usable one keys, direct ones before those carried over a join. A
 // user-defined = operator on the search path disables keys.
 func (c *Catalog) ReadKeys(st *Statement, sp SearchPath, v Values) (whole []Relation, keys []TableKey, ok bool) {
-	if c == nil || st.keys == nil || len(st.keys.reads) == 0 {
+	whole, keys, _, ok = c.ReadKeysAndRanges(st, sp, v)
+	return whole, keys, ok
+}
+
+// ReadKeysAndRanges returns what [Catalog.ReadKeys] and
+// [Catalog.ReadRanges] return, from one look-up of the statement's plan:
+// a cache lookup needs both.
+func (c *Catalog) ReadKeysAndRanges(st *Statement, sp SearchPath, v Values) (whole []Relation, keys []TableKey, ranges []TableRange, ok bool) {
+	if c == nil || st.keys == nil || (len(st.keys.reads) == 0 && len(st.keys.ranges) == 0) {
 		deps, ok := c.ReadDependencies(st, sp)
-		return deps, nil, ok
+		return deps, nil, nil, ok
 	}
 	plan := c.readPlanFor(st, sp)
-	deps := plan.deps[:len(plan.deps):len(plan.deps)] // shared: appending copies
-	if len(plan.cands) == 0 {
-		return deps, nil, plan.ok
-	}
+	whole, keys = plan.keysFor(&v)
+	return whole, keys, plan.rangesFor(&v), plan.ok
+}
+
+// keysFor is ReadKeys' result under the plan with the values v.
+func (p *readPlan) keysFor(v *Values) (whole []Relation, keys []TableKey) {
+	deps := p.deps[:len(p.deps):len(p.deps)] // shared: appending copies
 	var keyed []*relation
-	for i := range plan.cands {
-		cd := &plan.cands[i]
+	for i := range p.cands {
+		cd := &p.cands[i]
 		if containsRel(keyed, cd.rel) {
 			continue
 		}
-		val, ok := cd.src.canonical(cd.arg, &v, useCompare)
+		val, ok := cd.src.canonical(cd.arg, v, useCompare)
 		if !ok {
 			continue
 		}
@@ -115,20 +126,20 @@ func (c *Catalog) ReadKeys(st *Statement, sp SearchPath, v Values) (whole []Rela
 		keys = append(keys, TableKey{Relation: cd.rel.name, Column: cd.col.name, Values: []string{val}})
 	}
 	if len(keys) == 0 {
-		return deps, nil, true
+		return deps, nil
 	}
 	for _, d := range deps {
 		if !keyedRelation(keys, d) {
 			whole = append(whole, d)
 		}
 	}
-	return whole, keys, true
+	return whole, keys
 }
 
-// readPlan is the part of ReadKeys that depends only on the catalog and
-// the search path: the statement's dependencies, and the key predicates
-// that can key a relation, resolved to the relation and its columns. Only
-// the values differ between executions.
+// readPlan is the part of ReadKeys and ReadRanges that depends only on the
+// catalog and the search path: the statement's dependencies, and the key
+// and range predicates that can narrow a relation, resolved to the
+// relation and its columns. Only the values differ between executions.
 type readPlan struct {
 	sp     SearchPath
 	deps   []Relation
@@ -169,7 +180,7 @@ func (c *Catalog) readPlanFor(st *Statement, sp SearchPath) *readPlan {
 func (c *Catalog) planReadKeys(st *Statement, sp SearchPath) *readPlan {
 	p := &readPlan{sp: sp}
 	p.deps, p.ok = c.ReadDependencies(st, sp)
-	if !p.ok || st.Kind != KindSelect || st.SelectInto || st.ModifyingCTE || st.Locking != LockNone || !c.builtinArgOps(st.keys, sp) {
+	if !p.ok || st.Kind != KindSelect || st.SelectInto || st.ModifyingCTE || st.Locking != LockNone || !c.builtinOps(st.keys.argOps, sp) {
 		return p
 	}
 	p.ranges = c.planRanges(st, sp)
@@ -263,14 +274,16 @@ type TableRange struct {
 // A cached read bounded by (T, C, [lo, hi]) cannot change through a write
 // of T whose [WriteSet.Keys] constrain C to values all outside [lo, hi].
 func (c *Catalog) ReadRanges(st *Statement, sp SearchPath, v Values) []TableRange {
-	if c == nil || st.keys == nil || len(st.keys.ranges) == 0 {
-		return nil
-	}
-	plan := c.readPlanFor(st, sp)
+	_, _, ranges, _ := c.ReadKeysAndRanges(st, sp, v)
+	return ranges
+}
+
+// rangesFor is ReadRanges' result under the plan with the values v.
+func (p *readPlan) rangesFor(v *Values) []TableRange {
 	var out []TableRange
-	for i := range plan.ranges {
-		rc := &plan.ranges[i]
-		x, ok := rc.col.rangeValue(rc.arg, &v)
+	for i := range p.ranges {
+		rc := &p.ranges[i]
+		x, ok := rc.col.rangeValue(rc.arg, v)
 		if !ok {
 			continue
 		}
@@ -317,7 +330,7 @@ func (c *Catalog) ReadRanges(st *Statement, sp SearchPath, v Values) []TableRang
 // rangeValue returns the value a supplies for the date or integer column
 // col as a number: days since 1970-01-01 for a date.
 func (col *column) rangeValue(a keyArg, v *Values) (int64, bool) {
-	if a.lit >= 0 && (a.date || a.off > 0) {
+	if a.dateLiteral() {
 		return col.dateExprDays(a, v)
 	}
 	val, ok := col.canonical(a, v, useCompare)
@@ -350,11 +363,11 @@ func (c *Catalog) references(st *Statement, sp SearchPath, rel *relation) int {
 	return n
 }
 
-// builtinArgOps reports that none of the date arithmetic operators the
-// statement's constants use is user-defined on sp, so that they are
-// PostgreSQL's date + integer and date - integer.
-func (c *Catalog) builtinArgOps(p *predicates, sp SearchPath) bool {
-	for _, op := range p.argOps {
+// builtinOps reports that none of the operators ops (those a statement's
+// constants use: argOps, exprOps) is user-defined on sp, so that they are
+// PostgreSQL's own (date + integer, date - integer…).
+func (c *Catalog) builtinOps(ops []string, sp SearchPath) bool {
+	for _, op := range ops {
 		if c.userOperator(Function{Name: op, Args: 2, Operator: true}, sp) {
 			return false
 		}
@@ -550,7 +563,7 @@ func (c *Catalog) writeKeys(st *Statement, sp SearchPath, v *Values) *keyedWrite
 	if !writeKeyable(rel) || c.resolve(st.Writes[0], sp) != rel {
 		return nil
 	}
-	if !c.builtinArgOps(st.keys, sp) {
+	if !c.builtinOps(st.keys.argOps, sp) {
 		return nil
 	}
 	// A function or view that may write could touch any row.

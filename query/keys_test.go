@@ -639,8 +639,7 @@ func BenchmarkReadKeysAndRanges(b *testing.B) {
 	v := query.Values{Literals: res.Literals}
 	b.ReportAllocs()
 	for b.Loop() {
-		_, keys, _ := fx.cat.ReadKeys(st, sp, v)
-		ranges := fx.cat.ReadRanges(st, sp, v)
+		_, keys, ranges, _ := fx.cat.ReadKeysAndRanges(st, sp, v)
 		if len(keys) != 1 || len(ranges) != 2 {
 			b.Fatalf("keys %q ranges %q", keyString(keys), rangeString(ranges))
 		}

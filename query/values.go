@@ -145,6 +145,10 @@ var noArg = keyArg{lit: -1}
 
 func (a keyArg) constant() bool { return a.lit >= 0 || a.param > 0 }
 
+// dateLiteral reports a date literal, with or without an offset (a
+// parameter cast to date is not one: its value is the parameter's).
+func (a keyArg) dateLiteral() bool { return a.lit >= 0 && a.date }
+
 // valueUse says where a value goes: into a comparison with the column
 // (WHERE col = v), or into the column (INSERT, UPDATE SET), where
 // PostgreSQL coerces it to the column's type and length.
@@ -161,7 +165,7 @@ const (
 // exactly when PostgreSQL's = on the column type finds the values equal.
 func (col *column) canonical(a keyArg, v *Values, use valueUse) (string, bool) {
 	switch {
-	case a.lit >= 0 && (a.date || a.off > 0):
+	case a.dateLiteral():
 		return col.fromDateExpr(a, v)
 	case a.lit >= 0:
 		if int(a.lit) >= len(v.Literals) {
