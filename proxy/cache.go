@@ -181,10 +181,11 @@ func tableID(r query.Relation) cache.TableID {
 }
 
 // cacheable decides whether a statement may be served from the cache and,
-// if so, returns its read dependencies. mu must not be held.
-func (s *Session) cacheable(info *query.Info, textParams [][]byte, vals query.Values) ([]cache.TableID, []cache.RowKey, []cache.RowRange, string) {
+// if so, returns its read dependencies: the Tables, RowKeys and Ranges of
+// its cache.Request. mu must not be held.
+func (s *Session) cacheable(info *query.Info, textParams [][]byte, vals query.Values) (cache.Request, string) {
 	if s.admin || info == nil {
-		return nil, nil, nil, "disabled"
+		return cache.Request{}, "disabled"
 	}
 	s.mu.Lock()
 	inTx := s.lease != nil && (s.txStatus != txIdle || s.batchOpen || !s.q.empty())
@@ -193,37 +194,35 @@ func (s *Session) cacheable(info *query.Info, textParams [][]byte, vals query.Va
 	vals.NoConversion = s.noConversionLocked()
 	s.mu.Unlock()
 	if pinned {
-		return nil, nil, nil, "uncacheable"
+		return cache.Request{}, "uncacheable"
 	}
 	cat, current := s.srv.catalogFor(s)
 	if !current {
-		return nil, nil, nil, "uncacheable"
+		return cache.Request{}, "uncacheable"
 	}
 	v := query.Eligibility(info, cat, query.Env{InTransaction: inTx, SearchPath: sp, TextParams: textParams})
 	if !v.Cacheable() {
-		return nil, nil, nil, v.Reason.String()
+		return cache.Request{}, v.Reason.String()
 	}
-	whole, keys, ok := cat.ReadKeys(&info.Statements[0], sp, vals)
+	whole, keys, ranges, ok := cat.ReadKeysAndRanges(&info.Statements[0], sp, vals)
 	if !ok {
-		return nil, nil, nil, "uncacheable"
+		return cache.Request{}, "uncacheable"
 	}
-	tables := make([]cache.TableID, 0, len(whole)+len(keys))
+	deps := cache.Request{Tables: make([]cache.TableID, 0, len(whole)+len(keys))}
 	for _, d := range whole {
-		tables = append(tables, tableID(d))
+		deps.Tables = append(deps.Tables, tableID(d))
 	}
-	var rowKeys []cache.RowKey
 	for _, k := range keys {
 		t := tableID(k.Relation)
-		tables = append(tables, t)
+		deps.Tables = append(deps.Tables, t)
 		if len(k.Values) == 1 {
-			rowKeys = append(rowKeys, cache.RowKey{Table: t, Column: k.Column, Value: k.Values[0]})
+			deps.RowKeys = append(deps.RowKeys, cache.RowKey{Table: t, Column: k.Column, Value: k.Values[0]})
 		}
 	}
-	var ranges []cache.RowRange
-	for _, r := range cat.ReadRanges(&info.Statements[0], sp, vals) {
-		ranges = append(ranges, cache.RowRange{Table: tableID(r.Relation), Column: r.Column, Date: r.Date, Lo: r.Lo, Hi: r.Hi})
+	for _, r := range ranges {
+		deps.Ranges = append(deps.Ranges, cache.RowRange{Table: tableID(r.Relation), Column: r.Column, Date: r.Date, Lo: r.Lo, Hi: r.Hi})
 	}
-	return tables, rowKeys, ranges, ""
+	return deps, ""
 }
 
 // keyBase starts a cache key with what every statement of this session
@@ -260,7 +259,7 @@ func (s *Session) lookupQuery(res query.Result, sql string) (bool, *cache.Fill) 
 	if c == nil || c.Disabled() {
 		return false, nil
 	}
-	tables, rowKeys, ranges, reason := s.cacheable(res.Info, nil, query.Values{Literals: res.Literals})
+	req, reason := s.cacheable(res.Info, nil, query.Values{Literals: res.Literals})
 	if reason != "" {
 		s.srv.cacheStats.add(reason)
 		return false, nil
@@ -272,8 +271,9 @@ func (s *Session) lookupQuery(res query.Result, sql string) (bool, *cache.Fill) 
 		s.srv.cacheStats.add("uncacheable")
 		return false, nil
 	}
-	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables, RowKeys: rowKeys, Ranges: ranges,
-		Fingerprint: strconv.FormatUint(res.Info.Fingerprint, 16), Hint: cacheHint(res.Hint)})
+	req.Key, req.Database = key, s.upstreamDatabase()
+	req.Fingerprint, req.Hint = strconv.FormatUint(res.Info.Fingerprint, 16), cacheHint(res.Hint)
+	r := c.Lookup(req)
 	switch r.Status {
 	case cache.StatusHit, cache.StatusStale:
 		s.srv.cacheStats.add(r.Status.String())
@@ -668,7 +668,7 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte, vals q
 			textParams = append(textParams, v)
 		}
 	}
-	tables, rowKeys, ranges, reason := s.cacheable(d.info, textParams, vals)
+	req, reason := s.cacheable(d.info, textParams, vals)
 	if reason != "" {
 		s.srv.cacheStats.add(reason)
 		return false, nil, nil
@@ -690,8 +690,9 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte, vals q
 	if err != nil {
 		return false, nil, nil
 	}
-	r := c.Lookup(cache.Request{Key: key, Database: s.upstreamDatabase(), Tables: tables, RowKeys: rowKeys, Ranges: ranges,
-		Fingerprint: strconv.FormatUint(d.info.Fingerprint, 16), Hint: cacheHint(d.hint)})
+	req.Key, req.Database = key, s.upstreamDatabase()
+	req.Fingerprint, req.Hint = strconv.FormatUint(d.info.Fingerprint, 16), cacheHint(d.hint)
+	r := c.Lookup(req)
 	var e *cache.Entry
 	switch r.Status {
 	case cache.StatusHit, cache.StatusStale:

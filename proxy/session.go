@@ -393,8 +393,8 @@ func (s *Session) startup() error {
 }
 
 // negotiate reads packets until the StartupMessage, answering SSLRequest
-// and GSSENCRequest and handling a CancelRequest.
-// The reader it creates reads the session's messages from then on.
+// and GSSENCRequest and handling a CancelRequest. The reader it creates
+// reads the session's messages from then on.
 func (s *Session) negotiate(cfg *Config) (*startupPacket, error) {
 	// A small buffer until the login is done: startup packets are short,
 	// and allocating the session's 4 KiB buffer at accept, before the
