@@ -41,6 +41,28 @@ func newPool(t *testing.T, edit func(*pool.Config)) *pool.Pool {
 	return p
 }
 
+// predialed dials one backend now and returns a Dial that hands it out
+// first, then dials as dial does.
+func predialed(t *testing.T, dial func(context.Context) (*pool.Backend, error)) func(context.Context) (*pool.Backend, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan *pool.Backend, 1)
+	first <- b
+	return func(ctx context.Context) (*pool.Backend, error) {
+		select {
+		case b := <-first:
+			return b, nil
+		default:
+			return dial(ctx)
+		}
+	}
+}
+
 func acquire(t *testing.T, p *pool.Pool) *pool.Lease {
 	t.Helper()
 	l, err := p.Acquire(context.Background())
@@ -76,7 +98,13 @@ func TestReleasedBackendsAreReusedAndBrokenOnesReplaced(t *testing.T) {
 }
 
 func TestAcquireWaitsForAFreeBackendThenTimesOut(t *testing.T) {
-	p := newPool(t, func(c *pool.Config) { c.MaxSize = 1; c.AcquireTimeout = 200 * time.Millisecond })
+	p := newPool(t, func(c *pool.Config) {
+		c.MaxSize = 1
+		c.AcquireTimeout = 200 * time.Millisecond
+		// The backend is dialled before the clock starts: on a loaded
+		// machine a connection can take longer than the timeout.
+		c.Dial = predialed(t, c.Dial)
+	})
 	held := acquire(t, p)
 	// A release while another waits hands the backend over.
 	got := make(chan *pool.Lease, 1)

@@ -9,6 +9,10 @@
 // Tests never skip silently when PostgreSQL is missing: [Shared] fails the
 // test with the install instruction.
 //
+// [Main] also fails the binary when a pgwarp goroutine is still running once
+// its tests are over ([Leaked]): every goroutine has an owner that must stop
+// it, and packages without a database use Main for that check alone.
+//
 // The cluster trusts the unix socket and 127.0.0.1, except for members of
 // the roles [GroupSCRAM], [GroupMD5] and [GroupPassword], which must log in
 // over TCP with a password of that kind, and of [GroupReject], which pg_hba
@@ -46,8 +50,9 @@ var (
 	mu        sync.Mutex
 )
 
-// Main runs m and then removes the shared cluster, if one was started. It
-// returns m's exit code.
+// Main runs m, removes the shared cluster if one was started, and checks
+// that no pgwarp goroutine is left. It returns m's exit code, or 1 when
+// goroutines leaked (their stacks go to standard error).
 func Main(m *testing.M) int {
 	code := m.Run()
 	mu.Lock()
@@ -56,6 +61,12 @@ func Main(m *testing.M) int {
 	if c != nil {
 		if err := c.Remove(); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
+		}
+	}
+	if left := Leaked(5 * time.Second); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "pgtest: %d pgwarp goroutines still running after the tests:\n\n%s\n", len(left), strings.Join(left, "\n\n"))
+		if code == 0 {
+			code = 1
 		}
 	}
 	return code
