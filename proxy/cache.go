@@ -384,6 +384,29 @@ func (srv *Server) refresh(job refreshJob, fill *cache.Fill) {
 	}
 }
 
+// setPendingFills sets the fills a cache miss opened for the Describe
+// (desc) and Execute (exec) the session forwards next; forwardInfo hands
+// them to those expectations. Fills still pending are abandoned first.
+// desc and exec are the same fill when the group describes its portal.
+func (s *Session) setPendingFills(desc, exec *cache.Fill) {
+	s.abandonPendingFills()
+	s.nextDescFill, s.nextExecFill = desc, exec
+}
+
+// abandonPendingFills aborts the fills set for a Describe and Execute that
+// will not be forwarded: pgwarp failed their batch itself, or the batch
+// ended (Sync) or the session did without them. A pending fill must never
+// reach a later statement's expectation, which would store that
+// statement's rows under the first one's key.
+func (s *Session) abandonPendingFills() {
+	for _, f := range [...]*cache.Fill{s.nextDescFill, s.nextExecFill} {
+		if f != nil {
+			f.Abort() // idempotent: the two may be one fill
+		}
+	}
+	s.nextDescFill, s.nextExecFill = nil, nil
+}
+
 // fillResult copies a result message into the entry being filled, and
 // gives up on it when it grows too large. mu is held (relay).
 func (s *Session) fillResult(e *expectation, msg []byte) {

@@ -43,6 +43,8 @@ type cacheSetup struct {
 	channel string
 	mode    proxy.PoolMode
 	size    int
+	// configure, if set, edits the configuration last.
+	configure func(*proxy.Config)
 }
 
 func startCached(t *testing.T, db string, cs cacheSetup) (*proxytest.Proxy, *cache.Cache) {
@@ -60,6 +62,9 @@ func startCached(t *testing.T, db string, cs cacheSetup) (*proxytest.Proxy, *cac
 		pc.Cache = cc
 		pc.InvalidationChannel = cs.channel
 		pc.VolatileInvalidatesAll = true
+		if cs.configure != nil {
+			cs.configure(pc)
+		}
 	}})
 	return p, cc
 }

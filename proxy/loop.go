@@ -73,6 +73,10 @@ func (s *Session) handle(typ byte, body []byte) error {
 	case msgTerminate:
 		return errTerminate
 	case msgSync:
+		// The Describe and Execute of a looked-up group come before its
+		// Sync: a fill still pending belongs to a group that did not
+		// run.
+		s.abandonPendingFills()
 		return s.sync()
 	case msgFlush:
 		s.mu.Lock()
@@ -117,7 +121,8 @@ func (s *Session) handle(typ byte, body []byte) error {
 		if answered {
 			return nil
 		}
-		s.nextExecFill, s.curSQL = fill, text
+		s.setPendingFills(nil, fill)
+		s.curSQL = text
 		s.nextVals = query.Values{Literals: res.Literals} // nil unless keyed
 		return s.forwardInfo(expectQuery, typ, body, res.Info)
 	case msgParse, msgBind, msgClose, msgDescribe:
@@ -279,7 +284,7 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 				if answered {
 					return true
 				}
-				s.nextDescFill, s.nextExecFill = fillDesc, fill
+				s.setPendingFills(fillDesc, fill)
 			}
 		}
 	case msgClose:
@@ -530,6 +535,8 @@ func (s *Session) sendErrorFor(e *Error, typ byte) {
 		return
 	}
 	s.skipToSync = true
+	// The rest of the batch is skipped: fills opened for it never run.
+	s.abandonPendingFills()
 	s.emit(msg)
 }
 
@@ -625,6 +632,7 @@ func (s *Session) end(err error) {
 		s.sendError(e)
 	}
 	s.releaseAtEnd()
+	s.abandonPendingFills()
 	s.releaseStatements()
 	s.setState(sessionStateClosed)
 	s.endSessionSpan(err)

@@ -191,7 +191,7 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			if answered {
 				return nil
 			}
-			s.nextDescFill, s.nextExecFill = fillDesc, fill
+			s.setPendingFills(fillDesc, fill)
 		}
 		return s.forwardWithNamed(d, expectBind, func(name string) []byte { return appendBind(nil, portal, name, rest) }, portal, rest)
 	case msgDescribe:

@@ -1,0 +1,85 @@
+package proxy_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgwarp/pgwarp/internal/pgtest"
+	"github.com/pgwarp/pgwarp/proxy"
+)
+
+// TestAFillAbandonedByAnErrorIsNeverCompletedByAnotherStatement: a cache
+// miss opens a fill for the statement of a Bind group; when pgwarp then
+// fails the group itself (no backend came free in time) the fill must be
+// given up, not handed to the next Describe and Execute the session runs,
+// which may belong to a different statement, whose rows would then be
+// stored under the first statement's key.
+func TestAFillAbandonedByAnErrorIsNeverCompletedByAnotherStatement(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	pgtest.Exec(t, c, db, `CREATE TABLE public_data (v text); INSERT INTO public_data VALUES ('public');
+		CREATE TABLE secret_data (v text); INSERT INTO secret_data VALUES ('secret')`)
+	p, _ := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction, size: 1, configure: func(cfg *proxy.Config) {
+		cfg.Databases["*"].AcquireTimeout = 300 * time.Millisecond
+	}})
+	const publicSQL = "SELECT v FROM public_data"
+
+	// The catalog loads on first use; until then nothing is cached.
+	warmConn := connect(t, p, db)
+	warm(t, p, warmConn, "SELECT v FROM secret_data")
+	warmConn.Close(context.Background())
+
+	r := dialRaw(t, p)
+	r.startup(db, 3, 0)
+	rawResponse(t, r, &pgproto3.Parse{Name: "pub", Query: publicSQL}, &pgproto3.Sync{})
+
+	// Another client holds the only backend in a transaction.
+	holder := connect(t, p, db)
+	tx, err := holder.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(context.Background(), "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	group := []pgproto3.FrontendMessage{
+		&pgproto3.Bind{PreparedStatement: "pub"},
+		&pgproto3.Describe{ObjectType: 'P'},
+		&pgproto3.Execute{},
+		&pgproto3.Sync{},
+	}
+	for _, m := range group {
+		r.fe.Send(m)
+	}
+	if err := r.fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	r.expectError("ERROR", "53300")
+	for {
+		if _, ok := r.receive().(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	if err := tx.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same session now runs another statement through the unnamed
+	// statement, then the public one.
+	rawResponse(t, r,
+		&pgproto3.Parse{Query: "SELECT v FROM secret_data"},
+		&pgproto3.Bind{},
+		&pgproto3.Describe{ObjectType: 'P'},
+		&pgproto3.Execute{},
+		&pgproto3.Sync{})
+	for i := 0; i < 2; i++ {
+		got := rawResponse(t, r, group...)
+		if want := "public"; !bytes.Contains(got, []byte(want)) || bytes.Contains(got, []byte("secret")) {
+			t.Fatalf("run %d of %q returned %q", i, publicSQL, got)
+		}
+	}
+}
