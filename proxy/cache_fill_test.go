@@ -23,7 +23,7 @@ func TestAFillAbandonedByAnErrorIsNeverCompletedByAnotherStatement(t *testing.T)
 	db := pgtest.CreateDatabase(t, c)
 	pgtest.Exec(t, c, db, `CREATE TABLE public_data (v text); INSERT INTO public_data VALUES ('public');
 		CREATE TABLE secret_data (v text); INSERT INTO secret_data VALUES ('secret')`)
-	p, _ := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction, size: 1, configure: func(cfg *proxy.Config) {
+	p, cc := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction, size: 1, configure: func(cfg *proxy.Config) {
 		cfg.Databases["*"].AcquireTimeout = 300 * time.Millisecond
 	}})
 	const publicSQL = "SELECT v FROM public_data"
@@ -63,6 +63,24 @@ func TestAFillAbandonedByAnErrorIsNeverCompletedByAnotherStatement(t *testing.T)
 		if _, ok := r.receive().(*pgproto3.ReadyForQuery); ok {
 			break
 		}
+	}
+	if n := cc.Stats().Fills; n != 0 {
+		t.Fatalf("%d fills still in progress after pgwarp failed their batch", n)
+	}
+	// A simple query whose lease times out leaves no fill either, which
+	// would keep identical queries of other clients waiting for it.
+	r.fe.Send(&pgproto3.Query{String: publicSQL + " WHERE v <> ''"})
+	if err := r.fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	r.expectError("ERROR", "53300")
+	for {
+		if _, ok := r.receive().(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	if n := cc.Stats().Fills; n != 0 {
+		t.Fatalf("%d fills still in progress after a simple query's lease timed out", n)
 	}
 	if err := tx.Rollback(context.Background()); err != nil {
 		t.Fatal(err)

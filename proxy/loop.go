@@ -529,14 +529,16 @@ func (s *Session) leaseFailed(err error, typ byte) error {
 // in an extended-protocol batch the client's messages are skipped up to its
 // Sync, which gets the ReadyForQuery.
 func (s *Session) sendErrorFor(e *Error, typ byte) {
+	// The statement, or the rest of the batch, will not run: a fill a
+	// cache miss opened for it would otherwise keep identical requests
+	// waiting, or reach another statement.
+	s.abandonPendingFills()
 	msg := appendErrorResponse(nil, e)
 	if typ == msgQuery || typ == msgFunctionCall {
 		s.emitWithReady(msg)
 		return
 	}
 	s.skipToSync = true
-	// The rest of the batch is skipped: fills opened for it never run.
-	s.abandonPendingFills()
 	s.emit(msg)
 }
 
