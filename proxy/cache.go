@@ -677,10 +677,43 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte, vals q
 	if c == nil || portal != "" || c.Disabled() {
 		return false, nil, nil
 	}
-	describe, ok := s.rd.peekGroup()
+	g, ok := s.rd.peekGroup()
 	if !ok {
 		return false, nil, nil
 	}
+	return s.lookupGroup(d, g, rest, vals, false)
+}
+
+// lookupParsedGroup tries the cache for the group Parse of the unnamed
+// statement, Bind of it to the unnamed portal, [Describe portal], Execute,
+// Sync, which node-postgres, libpq's PQexecParams, pgbench -M extended and
+// pgx's Exec and CacheDescribe modes send for every query. The Parse has
+// been read; sh is its statement. The rest of the group must be buffered
+// already. Like lookupExtended, it reports whether it answered the group,
+// or returns the fills of a miss.
+func (s *Session) lookupParsedGroup(sh stmtShape) (answered bool, fillDesc, fill *cache.Fill) {
+	c := s.srv.cache
+	if c == nil || c.Disabled() {
+		return false, nil, nil
+	}
+	g, ok := s.rd.peekBindGroup()
+	if !ok {
+		return false, nil, nil
+	}
+	var vals query.Values
+	if sh.info != nil && sh.info.Keyed() {
+		vals = sh.values(g.bind)
+	}
+	return s.lookupGroup(sh, g, g.bind, vals, true)
+}
+
+// lookupGroup looks up the execution of d bound with the Bind body rest
+// (after the names) and answers the buffered group g on a hit. parsed says
+// the group began with a Parse, whose ParseComplete the answer then starts
+// with.
+func (s *Session) lookupGroup(d stmtShape, g extGroup, rest []byte, vals query.Values, parsed bool) (answered bool, fillDesc, fill *cache.Fill) {
+	c := s.srv.cache
+	describe := g.describe
 	formats, values, resultFormats, ok := bindParams(rest)
 	if !ok {
 		return false, nil, nil
@@ -743,13 +776,18 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte, vals q
 		s.srv.cacheStats.add("disabled")
 		return false, nil, nil
 	}
-	// Answer the whole group: BindComplete, the portal's description if
-	// asked, the rows and CommandComplete, ReadyForQuery.
-	prefix := []byte{msgBindComplete, 0, 0, 0, 4}
+	// Answer the whole group: ParseComplete if it parsed, BindComplete,
+	// the portal's description if asked, the rows and CommandComplete,
+	// ReadyForQuery.
+	var prefix []byte
+	if parsed {
+		prefix = append(prefix, parseComplete...)
+	}
+	prefix = append(prefix, msgBindComplete, 0, 0, 0, 4)
 	if describe {
 		prefix = append(prefix, e.Describe()...)
 	}
-	s.rd.skipGroup(describe)
+	s.rd.skipGroup(g)
 	s.queries.Add(1) // its Execute, which never reaches the queue
 	s.srv.stats.queries.Add(1)
 	o := s.startObs(d.info, d.query, telemetry.CacheHit, false)

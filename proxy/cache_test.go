@@ -233,6 +233,31 @@ func TestCachedRepliesAreByteForByteTheUpstreamsOwn(t *testing.T) {
 		}
 		rawResponse(t, r, &pgproto3.Close{ObjectType: 'S', Name: "corpus_q"}, &pgproto3.Sync{})
 	}
+	// The unnamed statement, parsed in the same batch, as node-postgres
+	// and libpq's PQexecParams send it; with and without a Describe.
+	for _, format := range []int16{0, 1} {
+		for _, describe := range []bool{true, false} {
+			run := func() []byte {
+				msgs := []pgproto3.FrontendMessage{
+					&pgproto3.Parse{Query: sql},
+					&pgproto3.Bind{ResultFormatCodes: []int16{format}},
+				}
+				if describe {
+					msgs = append(msgs, &pgproto3.Describe{ObjectType: 'P'})
+				}
+				return rawResponse(t, r, append(msgs, &pgproto3.Execute{}, &pgproto3.Sync{})...)
+			}
+			first := run()
+			hits := p.Server.CacheOutcomes()["hit"]
+			hit := run()
+			if p.Server.CacheOutcomes()["hit"] != hits+1 {
+				t.Fatalf("format %d, describe %v: the unnamed statement's second run was not a hit: %v", format, describe, p.Server.CacheOutcomes())
+			}
+			if !bytes.Equal(first, hit) {
+				t.Fatalf("format %d, describe %v: cached reply to the unnamed statement differs from the upstream's (%d vs %d bytes)", format, describe, len(hit), len(first))
+			}
+		}
+	}
 	// Simple protocol.
 	first := rawResponse(t, r, &pgproto3.Query{String: sql})
 	second := rawResponse(t, r, &pgproto3.Query{String: sql})
@@ -449,15 +474,19 @@ func TestNoStaleReadAfterAnAcknowledgedWrite(t *testing.T) {
 			}
 		}()
 	}
+	// Readers in the simple protocol, through a named statement and
+	// through the unnamed one.
+	readModes := []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement, pgx.QueryExecModeExec}
 	for rd := range 6 {
 		conn := connect(t, p, db)
+		mode := readModes[rd%len(readModes)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
 				floor := acked.Load()
 				var n int64
-				if err := conn.QueryRow(ctx, "SELECT n FROM seq", pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil {
+				if err := conn.QueryRow(ctx, "SELECT n FROM seq", mode).Scan(&n); err != nil {
 					errs <- fmt.Errorf("reader %d: %w", rd, err)
 					return
 				}
@@ -496,6 +525,79 @@ func TestExtendedProtocolReadsAreCachedPerParameter(t *testing.T) {
 	mustExec(t, connect(t, p, db), "UPDATE material_artifact SET title = 'renamed' WHERE artifact_identifier = 'a1'")
 	if err := conn.QueryRow(ctx, sql, "a1").Scan(&title); err != nil || title != "renamed" {
 		t.Fatalf("after the update: %q %v", title, err)
+	}
+}
+
+// TestUnnamedStatementReadsAreCached: pgx's Exec, CacheDescribe and
+// DescribeExec modes run every query through the unnamed statement, as
+// node-postgres does for queries without a name; their reads hit the
+// cache per parameter value, and writes invalidate them.
+func TestUnnamedStatementReadsAreCached(t *testing.T) {
+	db := dashboardDB(t)
+	p, _ := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction})
+	ctx := context.Background()
+	writer := connect(t, p, db)
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeExec, pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeDescribeExec} {
+		t.Run(mode.String(), func(t *testing.T) {
+			conn := connect(t, p, db)
+			sql := fmt.Sprintf("SELECT title FROM material_artifact WHERE artifact_identifier = $1 /* %s */", mode)
+			mustExec(t, writer, "UPDATE material_artifact SET title = 'Artifact 1' WHERE artifact_identifier = 'a1'")
+			warm(t, p, conn, sql, mode, "a1")
+			hits := p.Server.CacheOutcomes()["hit"]
+			var title string
+			for _, id := range []string{"a1", "a2", "a1", "a2"} {
+				if err := conn.QueryRow(ctx, sql, mode, id).Scan(&title); err != nil || title != "Artifact "+id[1:] {
+					t.Fatalf("%s: %q %v", id, title, err)
+				}
+			}
+			if got := p.Server.CacheOutcomes()["hit"] - hits; got < 2 {
+				t.Fatalf("%d of 4 reads hit the cache: %v", got, p.Server.CacheOutcomes())
+			}
+			mustExec(t, writer, "UPDATE material_artifact SET title = 'renamed' WHERE artifact_identifier = 'a1'")
+			if err := conn.QueryRow(ctx, sql, mode, "a1").Scan(&title); err != nil || title != "renamed" {
+				t.Fatalf("after the update: %q %v", title, err)
+			}
+		})
+	}
+}
+
+// TestTheUnnamedStatementOfACacheHitStaysUsable: a hit answers Parse of the
+// unnamed statement without a backend; the client may still bind and
+// describe that statement in its next batches, on whichever backend.
+func TestTheUnnamedStatementOfACacheHitStaysUsable(t *testing.T) {
+	db := dashboardDB(t)
+	p, _ := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction})
+	warmConn := connect(t, p, db)
+	const sql = "SELECT title FROM material_artifact WHERE artifact_identifier = $1"
+	warm(t, p, warmConn, sql, pgx.QueryExecModeExec, "a1")
+	r := dialRaw(t, p)
+	r.startup(db, 3, 0)
+	param := func(id string) *pgproto3.Bind {
+		return &pgproto3.Bind{ParameterFormatCodes: []int16{0}, Parameters: [][]byte{[]byte(id)}}
+	}
+	parse := &pgproto3.Parse{Query: sql, ParameterOIDs: []uint32{25}}
+	group := func(msgs ...pgproto3.FrontendMessage) []byte {
+		return rawResponse(t, r, append(msgs, &pgproto3.Describe{ObjectType: 'P'}, &pgproto3.Execute{}, &pgproto3.Sync{})...)
+	}
+	first := group(parse, param("a1"))
+	hits := p.Server.CacheOutcomes()["hit"]
+	if got := group(parse, param("a1")); !bytes.Equal(got, first) || p.Server.CacheOutcomes()["hit"] != hits+1 {
+		t.Fatalf("the second run was not an identical hit: %q, then %q; %v", first, got, p.Server.CacheOutcomes())
+	}
+	// The statement is the client's unnamed statement now, though no
+	// backend parsed it: a Bind without Parse runs it.
+	if got := group(param("a2")); !bytes.Contains(got, []byte("Artifact 2")) {
+		t.Fatalf("binding the unnamed statement after a hit: %q", got)
+	}
+	desc := rawResponse(t, r, &pgproto3.Describe{ObjectType: 'S'}, &pgproto3.Sync{})
+	if !bytes.Contains(desc, []byte("title")) {
+		t.Fatalf("describing the unnamed statement after a hit: %q", desc)
+	}
+	// A hit replaces the unnamed statement the backend had.
+	rawResponse(t, r, &pgproto3.Parse{Query: "SELECT 42 AS answer"}, &pgproto3.Sync{})
+	group(parse, param("a1"))
+	if got := group(param("a2")); !bytes.Contains(got, []byte("Artifact 2")) || bytes.Contains(got, []byte("answer")) {
+		t.Fatalf("the unnamed statement after a hit that replaced another: %q", got)
 	}
 }
 

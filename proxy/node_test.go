@@ -147,3 +147,49 @@ func TestNodePostgresNamedStatementsInTransactionMode(t *testing.T) {
 		t.Errorf("pool transaction committed %d rows, want 2", out.Pool.Committed)
 	}
 }
+
+// TestNodePostgresUnnamedReadsHitTheCache: node-postgres sends a query with
+// values and no name through the unnamed statement. Such reads are served
+// from the cache in transaction mode and stay fresh after writes.
+func TestNodePostgresUnnamedReadsHitTheCache(t *testing.T) {
+	node, nodePath := nodeWithPg(t)
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	pgtest.Exec(t, c, db, "CREATE TABLE node_cached (id int PRIMARY KEY, label text); INSERT INTO node_cached VALUES (1, 'v'), (2, 'fixed')")
+	p, _ := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction})
+	// The catalog loads on first use; until then nothing is cached.
+	warm(t, p, connect(t, p, db), "SELECT label FROM node_cached WHERE id = 2")
+	before := p.Server.CacheOutcomes()["hit"]
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "node", "cached_reads.js"))
+	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath, "PGWARP_URL="+p.URL("postgres", "", db))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("node script: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	var out struct {
+		Reads []map[string]string `json:"reads"`
+		Named []int               `json:"named"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("node script output is not the expected JSON: %v\n%s", err, stdout.String())
+	}
+	if len(out.Reads) != 20 || len(out.Named) != 20 {
+		t.Fatalf("%d reads and %d named reads, want 20 each", len(out.Reads), len(out.Named))
+	}
+	for i, r := range out.Reads {
+		if want := fmt.Sprintf("v%d", i/5*5); r["1"] != want || r["2"] != "fixed" {
+			t.Errorf("round %d read %v, want 1: %s, 2: fixed", i, r, want)
+		}
+		if out.Named[i] != 2 {
+			t.Errorf("round %d: named statement counted %d rows, want 2", i, out.Named[i])
+		}
+	}
+	// 60 reads, of which the first of each (statement, value) after a
+	// write misses: at least 40 hit.
+	if hits := p.Server.CacheOutcomes()["hit"] - before; hits < 40 {
+		t.Fatalf("%d of node-postgres's 60 reads hit the cache: %v", hits, p.Server.CacheOutcomes())
+	}
+}

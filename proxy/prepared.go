@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pgwarp/pgwarp/pool"
+	"github.com/pgwarp/pgwarp/query"
 )
 
 // Prepared statements in transaction mode (as PgBouncer ≥ 1.21 does):
@@ -164,14 +165,29 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		}
 		if name == "" {
 			s.mu.Lock()
+			var sh stmtShape
+			var vals query.Values
+			// A Bind that starts a batch (no backend leased: the
+			// Parse came in an earlier one, as pgx's DescribeExec
+			// mode sends it) can be answered from the cache; one
+			// behind its Parse was looked up with the Parse.
+			lookup := s.unnamed != nil && s.lease == nil
 			if s.unnamed != nil {
-				s.notePortalLocked(portal, s.unnamed, rest)
+				sh = *s.unnamed
+				vals = s.notePortalLocked(portal, s.unnamed, rest)
 			} else {
 				delete(s.portals, portal)
 				delete(s.portalVals, portal)
 				delete(s.portalSeq, portal)
 			}
 			s.mu.Unlock()
+			if lookup {
+				answered, fillDesc, fill := s.lookupExtended(sh, portal, rest, vals)
+				if answered {
+					return nil
+				}
+				s.setPendingFills(fillDesc, fill)
+			}
 			return s.forwardWithUnnamed(expectBind, typ, body)
 		}
 		d, reshaped, serr := s.statement(name)
@@ -301,6 +317,16 @@ func (s *Session) markReshapedLocked(d *stmtDef) {
 
 func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
 	u := new(s.shapeOf(m.query, m.types))
+	answered, fillDesc, fill := s.lookupParsedGroup(*u)
+	if answered {
+		// No backend saw this Parse: the next one that needs the
+		// statement parses it first (forwardWithUnnamed).
+		s.mu.Lock()
+		s.unnamed, s.unnamedOnBackend = u, false
+		s.mu.Unlock()
+		return nil
+	}
+	s.setPendingFills(fillDesc, fill)
 	s.mu.Lock()
 	s.unnamed = u
 	if err := s.reserveLocked(); err != nil {

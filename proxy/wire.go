@@ -277,12 +277,34 @@ func readCString(b []byte) (string, []byte, bool) {
 	return "", nil, false
 }
 
+// extGroup is a buffered extended-protocol group that a cached result can
+// answer whole: [Bind of the unnamed portal and statement,] [Describe
+// portal ""], Execute "" with no row limit, Sync. bind is the Bind's body
+// after its two names (only when the group starts with that Bind); n is
+// how many messages the group holds.
+type extGroup struct {
+	describe bool
+	bind     []byte
+	n        int
+}
+
 // peekGroup reports whether the messages buffered right after a Bind of
 // the unnamed portal are exactly [Describe portal ""], Execute "" with no
-// row limit, Sync — the group a cached extended-protocol result answers —
-// and whether the Describe is there. Nothing is consumed.
-func (m *msgReader) peekGroup() (describe, ok bool) {
-	p := m.r
+// row limit, Sync — the group a cached extended-protocol result answers.
+// Nothing is consumed.
+func (m *msgReader) peekGroup() (extGroup, bool) {
+	return m.peekGroupAt(m.r, false)
+}
+
+// peekBindGroup is peekGroup for the messages buffered right after a Parse
+// of the unnamed statement: they must start with a Bind of the unnamed
+// portal to the unnamed statement. The Bind's body stays in the reader's
+// buffer, valid until the next read.
+func (m *msgReader) peekBindGroup() (extGroup, bool) {
+	return m.peekGroupAt(m.r, true)
+}
+
+func (m *msgReader) peekGroupAt(p int, bind bool) (g extGroup, ok bool) {
 	next := func() (byte, []byte, bool) {
 		if m.w-p < 5 {
 			return 0, nil, false
@@ -293,37 +315,44 @@ func (m *msgReader) peekGroup() (describe, ok bool) {
 		}
 		typ, body := m.buf[p], m.buf[p+5:p+1+n]
 		p += 1 + n
+		g.n++
 		return typ, body, true
 	}
 	typ, body, ok := next()
 	if !ok {
-		return false, false
+		return extGroup{}, false
+	}
+	if bind {
+		// Both names empty: two zero bytes.
+		if typ != msgBind || len(body) < 2 || body[0] != 0 || body[1] != 0 {
+			return extGroup{}, false
+		}
+		g.bind = body[2:]
+		if typ, body, ok = next(); !ok {
+			return extGroup{}, false
+		}
 	}
 	if typ == msgDescribe {
 		if len(body) != 2 || body[0] != 'P' || body[1] != 0 {
-			return false, false
+			return extGroup{}, false
 		}
-		describe = true
+		g.describe = true
 		if typ, body, ok = next(); !ok {
-			return false, false
+			return extGroup{}, false
 		}
 	}
 	if typ != msgExecute || len(body) != 5 || body[0] != 0 || binary.BigEndian.Uint32(body[1:]) != 0 {
-		return false, false
+		return extGroup{}, false
 	}
 	if typ, body, ok = next(); !ok || typ != msgSync || len(body) != 0 {
-		return false, false
+		return extGroup{}, false
 	}
-	return describe, true
+	return g, true
 }
 
-// skipGroup consumes the group peekGroup found.
-func (m *msgReader) skipGroup(describe bool) {
-	n := 2
-	if describe {
-		n = 3
-	}
-	for range n {
+// skipGroup consumes the group a peek found.
+func (m *msgReader) skipGroup(g extGroup) {
+	for range g.n {
 		l := int(binary.BigEndian.Uint32(m.buf[m.r+1:]))
 		m.r += 1 + l
 	}
