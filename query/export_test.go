@@ -66,8 +66,13 @@ func LiteralVariant(sql string) string {
 			if t.timeRelative {
 				repl = "'now'"
 			}
-			if c := sql[t.start]; c == 'n' || c == 'N' {
+			switch c := sql[t.start]; c {
+			case 'n', 'N':
 				repl = "N" + repl
+			case '$':
+				// A dollar-quoted string stays one: a quoted one
+				// after a string and a newline would continue it.
+				repl = "$$" + repl[1:len(repl)-1] + "$$"
 			}
 		default:
 			continue
