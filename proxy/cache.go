@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -175,14 +174,19 @@ func (s *Session) searchPath() query.SearchPath {
 	return s.sp
 }
 
-// tableID spells a relation as cache rules and invalidations do.
-func tableID(r query.Relation) cache.TableID {
-	return cache.TableID(r.Schema + "." + r.Name)
+// tableID spells a relation as cache rules and invalidations do. The
+// spelling is interned: every lookup names the tables it reads.
+func (s *Server) tableID(r query.Relation) cache.TableID {
+	var buf [128]byte
+	b := append(append(append(buf[:0], r.Schema...), '.'), r.Name...)
+	return cache.TableID(s.tableIDs.Bytes(b))
 }
 
 // cacheable decides whether a statement may be served from the cache and,
 // if so, returns its read dependencies: the Tables, RowKeys and Ranges of
-// its cache.Request. mu must not be held.
+// its cache.Request, in the session's scratch buffers (valid until the next
+// call; the cache copies what it keeps). Session goroutine only; mu must
+// not be held.
 func (s *Session) cacheable(info *query.Info, textParams [][]byte, vals query.Values) (cache.Request, string) {
 	if s.admin || info == nil {
 		return cache.Request{}, "disabled"
@@ -208,20 +212,24 @@ func (s *Session) cacheable(info *query.Info, textParams [][]byte, vals query.Va
 	if !ok {
 		return cache.Request{}, "uncacheable"
 	}
-	deps := cache.Request{Tables: make([]cache.TableID, 0, len(whole)+len(keys))}
+	// The slices are the session's scratch: the cache copies what it
+	// keeps of a request.
+	sc := &s.scratch
+	deps := cache.Request{Tables: sc.tables[:0], RowKeys: sc.rowKeys[:0], Ranges: sc.ranges[:0]}
 	for _, d := range whole {
-		deps.Tables = append(deps.Tables, tableID(d))
+		deps.Tables = append(deps.Tables, s.srv.tableID(d))
 	}
 	for _, k := range keys {
-		t := tableID(k.Relation)
+		t := s.srv.tableID(k.Relation)
 		deps.Tables = append(deps.Tables, t)
 		if len(k.Values) == 1 {
 			deps.RowKeys = append(deps.RowKeys, cache.RowKey{Table: t, Column: k.Column, Value: k.Values[0]})
 		}
 	}
 	for _, r := range ranges {
-		deps.Ranges = append(deps.Ranges, cache.RowRange{Table: tableID(r.Relation), Column: r.Column, Date: r.Date, Lo: r.Lo, Hi: r.Hi})
+		deps.Ranges = append(deps.Ranges, cache.RowRange{Table: s.srv.tableID(r.Relation), Column: r.Column, Date: r.Date, Lo: r.Lo, Hi: r.Hi})
 	}
+	sc.tables, sc.rowKeys, sc.ranges = deps.Tables, deps.RowKeys, deps.Ranges
 	return deps, ""
 }
 
@@ -272,7 +280,7 @@ func (s *Session) lookupQuery(res query.Result, sql string) (bool, *cache.Fill) 
 		return false, nil
 	}
 	req.Key, req.Database = key, s.upstreamDatabase()
-	req.Fingerprint, req.Hint = strconv.FormatUint(res.Info.Fingerprint, 16), cacheHint(res.Hint)
+	req.Fingerprint, req.Hint = res.Info.FingerprintHex, cacheHint(res.Hint)
 	r := c.Lookup(req)
 	switch r.Status {
 	case cache.StatusHit, cache.StatusStale:
@@ -472,9 +480,9 @@ func (s *Session) invalidateLocked(info *query.Info, vals query.Values) {
 		ws := cat.InvalidationsWith(info, s.searchPath(), vals)
 		all = ws.All || (ws.MayWrite && s.srv.config().VolatileInvalidatesAll)
 		for _, t := range ws.Tables {
-			tables = append(tables, tableID(t))
+			tables = append(tables, s.srv.tableID(t))
 		}
-		writes = keyedWrites(ws.Keys)
+		writes = s.srv.keyedWrites(ws.Keys)
 	}
 	switch {
 	case all:
@@ -493,10 +501,10 @@ func (s *Session) invalidateLocked(info *query.Info, vals query.Values) {
 }
 
 // keyedWrites groups the query package's keyed writes by table.
-func keyedWrites(keys []query.TableKey) []cache.Write {
+func (s *Server) keyedWrites(keys []query.TableKey) []cache.Write {
 	var out []cache.Write
 	for _, k := range keys {
-		t := tableID(k.Relation)
+		t := s.tableID(k.Relation)
 		i := len(out) - 1
 		for ; i >= 0 && out[i].Table != t; i-- {
 		}
@@ -558,121 +566,131 @@ type stmtShape struct {
 }
 
 // notePortalLocked records what portal runs: sh, bound with the Bind body
-// rest (after the portal and statement names). It returns the values of
-// the execution when sh has key predicates and the cache is on (the zero
-// Values otherwise: only the cache narrows by them), for the cache lookup
-// of the same Bind. mu is held.
-func (s *Session) notePortalLocked(portal string, sh *stmtShape, rest []byte) query.Values {
+// rest (after the portal and statement names), with the values of the
+// execution when sh has key predicates and the cache is on (only the cache
+// narrows by them). mu is held.
+func (s *Session) notePortalLocked(portal string, sh *stmtShape, rest []byte) {
 	s.portals[portal], s.portalSQL[portal], s.portalSeq[portal] = sh.info, sh.query, s.pushed
 	if c := s.srv.cache; c == nil || c.Disabled() || sh.info == nil || !sh.info.Keyed() {
 		delete(s.portalVals, portal)
-		return query.Values{}
+		return
 	}
-	v := sh.values(rest)
+	v := query.Values{Literals: sh.literals}
+	var a bindArgs
+	if readBind(rest, &a) {
+		v.Params = sh.appendParams(nil, &a, true)
+	}
 	s.portalVals[portal] = v
-	return v
 }
 
-// values returns the literal and parameter values of an execution of sh
-// bound with the Bind body rest; the parameters are copied (the body's
-// buffer is reused). A malformed body gives no parameters, which narrows
-// nothing.
-func (sh *stmtShape) values(rest []byte) query.Values {
-	v := query.Values{Literals: sh.literals}
-	formats, values, _, ok := bindParams(rest)
-	if !ok {
-		return v
-	}
-	v.Params = make([]query.Param, len(values))
-	for i, val := range values {
-		p := query.Param{Binary: paramFormat(formats, i) == 1}
-		if val != nil {
+// appendParams appends the parameters of an execution of sh bound with a
+// to dst. With copyValues the values are copied; otherwise they are slices
+// of the Bind body, valid only while it is.
+func (sh *stmtShape) appendParams(dst []query.Param, a *bindArgs, copyValues bool) []query.Param {
+	for i, val := range a.values {
+		p := query.Param{Binary: a.format(i) == 1, Value: val}
+		if val != nil && copyValues {
 			p.Value = append([]byte{}, val...)
 		}
 		if i < len(sh.types) {
 			p.Type = sh.types[i]
 		}
-		v.Params[i] = p
+		dst = append(dst, p)
 	}
-	return v
+	return dst
 }
 
-// paramFormat returns the format code of parameter i under a Bind's
-// format codes.
-func paramFormat(formats []int16, i int) int16 {
-	switch {
-	case len(formats) == 1:
-		return formats[0]
-	case i < len(formats):
-		return formats[i]
+// lookupScratch holds the buffers a cache lookup reuses from one statement
+// to the next, so that a hit allocates little of its own. What they hold
+// is valid only during the lookup.
+type lookupScratch struct {
+	tables      []cache.TableID
+	rowKeys     []cache.RowKey
+	ranges      []cache.RowRange
+	bind        bindArgs
+	params      []query.Param
+	textParams  [][]byte
+	resultCodes []int16
+	prefix      []byte
+}
+
+// bindArgs is a Bind body after the portal and statement names, read in
+// place: its slices point into the body and are valid only while it is.
+type bindArgs struct {
+	formats []byte   // parameter format codes, two bytes each
+	values  [][]byte // parameter values; nil is SQL NULL
+	results []byte   // result format codes, two bytes each
+}
+
+// format returns the format code of parameter i.
+func (a *bindArgs) format(i int) int16 {
+	switch n := len(a.formats) / 2; {
+	case n == 1:
+		return int16(binary.BigEndian.Uint16(a.formats))
+	case i < n:
+		return int16(binary.BigEndian.Uint16(a.formats[2*i:]))
 	}
 	return 0
 }
 
-// bindParams extracts the parameter formats and values of a Bind body
-// (after the portal and statement names) for the cache key; ok is false
-// for a malformed body.
-func bindParams(rest []byte) (formats []int16, values [][]byte, resultFormats []int16, ok bool) {
+// readBind reads the Bind body rest (after the names) into a, reusing the
+// array of a.values. It reports false for a malformed body.
+func readBind(rest []byte, a *bindArgs) bool {
 	b := rest
-	read16 := func() (int16, bool) {
+	codes := func() ([]byte, bool) {
 		if len(b) < 2 {
-			return 0, false
-		}
-		v := int16(binary.BigEndian.Uint16(b))
-		b = b[2:]
-		return v, true
-	}
-	readFormats := func() ([]int16, bool) {
-		n, ok := read16()
-		if !ok || n < 0 {
 			return nil, false
 		}
-		var fs []int16
-		for range n {
-			f, ok := read16()
-			if !ok {
-				return nil, false
-			}
-			fs = append(fs, f)
+		n := int(int16(binary.BigEndian.Uint16(b)))
+		if n < 0 || len(b) < 2+2*n {
+			return nil, false
 		}
-		return fs, true
+		c := b[2 : 2+2*n : 2+2*n]
+		b = b[2+2*n:]
+		return c, true
 	}
-	if formats, ok = readFormats(); !ok {
-		return nil, nil, nil, false
+	var ok bool
+	a.values = a.values[:0]
+	if a.formats, ok = codes(); !ok {
+		return false
 	}
-	np, ok := read16()
-	if !ok || np < 0 {
-		return nil, nil, nil, false
+	if len(b) < 2 {
+		return false
+	}
+	np := int(int16(binary.BigEndian.Uint16(b)))
+	b = b[2:]
+	if np < 0 {
+		return false
 	}
 	for range np {
 		if len(b) < 4 {
-			return nil, nil, nil, false
+			return false
 		}
 		l := int(int32(binary.BigEndian.Uint32(b)))
 		b = b[4:]
 		switch {
 		case l == -1:
-			values = append(values, nil)
+			a.values = append(a.values, nil)
 		case l < 0 || l > len(b):
-			return nil, nil, nil, false
+			return false
 		default:
-			values = append(values, b[:l:l])
+			a.values = append(a.values, b[:l:l])
 			b = b[l:]
 		}
 	}
-	if resultFormats, ok = readFormats(); !ok {
-		return nil, nil, nil, false
+	if a.results, ok = codes(); !ok {
+		return false
 	}
-	return formats, values, resultFormats, len(b) == 0
+	return len(b) == 0
 }
 
 // lookupExtended tries the cache for the extended-protocol group Bind,
-// [Describe portal], Execute, Sync of a prepared statement when the whole
-// group is already buffered. It reports whether it answered the group
-// (consuming it from the reader); otherwise it returns the fills the relay
-// must complete for the Describe and the Execute.
-// vals are the execution's values, as notePortalLocked returned them.
-func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte, vals query.Values) (answered bool, fillDesc, fill *cache.Fill) {
+// [Describe portal], Execute, Sync of a prepared statement d when the whole
+// group is already buffered; rest is the Bind's body after the names. It
+// reports whether it answered the group (consuming it from the reader);
+// otherwise it returns the fills the relay must complete for the Describe
+// and the Execute.
+func (s *Session) lookupExtended(d *stmtShape, portal string, rest []byte) (answered bool, fillDesc, fill *cache.Fill) {
 	c := s.srv.cache
 	if c == nil || portal != "" || c.Disabled() {
 		return false, nil, nil
@@ -681,7 +699,7 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte, vals q
 	if !ok {
 		return false, nil, nil
 	}
-	return s.lookupGroup(d, g, rest, vals, false)
+	return s.lookupGroup(d, g, rest, false)
 }
 
 // lookupParsedGroup tries the cache for the group Parse of the unnamed
@@ -691,7 +709,7 @@ func (s *Session) lookupExtended(d stmtShape, portal string, rest []byte, vals q
 // been read; sh is its statement. The rest of the group must be buffered
 // already. Like lookupExtended, it reports whether it answered the group,
 // or returns the fills of a miss.
-func (s *Session) lookupParsedGroup(sh stmtShape) (answered bool, fillDesc, fill *cache.Fill) {
+func (s *Session) lookupParsedGroup(sh *stmtShape) (answered bool, fillDesc, fill *cache.Fill) {
 	c := s.srv.cache
 	if c == nil || c.Disabled() {
 		return false, nil, nil
@@ -700,30 +718,33 @@ func (s *Session) lookupParsedGroup(sh stmtShape) (answered bool, fillDesc, fill
 	if !ok {
 		return false, nil, nil
 	}
-	var vals query.Values
-	if sh.info != nil && sh.info.Keyed() {
-		vals = sh.values(g.bind)
-	}
-	return s.lookupGroup(sh, g, g.bind, vals, true)
+	return s.lookupGroup(sh, g, g.bind, true)
 }
 
 // lookupGroup looks up the execution of d bound with the Bind body rest
 // (after the names) and answers the buffered group g on a hit. parsed says
 // the group began with a Parse, whose ParseComplete the answer then starts
-// with.
-func (s *Session) lookupGroup(d stmtShape, g extGroup, rest []byte, vals query.Values, parsed bool) (answered bool, fillDesc, fill *cache.Fill) {
+// with. It allocates nothing of its own on a hit: the Bind is read in
+// place into the session's scratch buffers.
+func (s *Session) lookupGroup(d *stmtShape, g extGroup, rest []byte, parsed bool) (answered bool, fillDesc, fill *cache.Fill) {
 	c := s.srv.cache
 	describe := g.describe
-	formats, values, resultFormats, ok := bindParams(rest)
-	if !ok {
+	a := &s.scratch.bind
+	if !readBind(rest, a) {
 		return false, nil, nil
 	}
-	var textParams [][]byte
-	for i, v := range values {
-		if paramFormat(formats, i) == 0 {
+	vals := query.Values{Literals: d.literals}
+	if d.info != nil && d.info.Keyed() {
+		s.scratch.params = d.appendParams(s.scratch.params[:0], a, false)
+		vals.Params = s.scratch.params
+	}
+	textParams := s.scratch.textParams[:0]
+	for i, v := range a.values {
+		if a.format(i) == 0 {
 			textParams = append(textParams, v)
 		}
 	}
+	s.scratch.textParams = textParams
 	req, reason := s.cacheable(d.info, textParams, vals)
 	if reason != "" {
 		s.srv.cacheStats.add(reason)
@@ -731,23 +752,28 @@ func (s *Session) lookupGroup(d stmtShape, g extGroup, rest []byte, vals query.V
 	}
 	s.keyBase(cache.ProtocolExtended)
 	s.kb.Statement(d.text)
-	for i, v := range values {
+	for i, v := range a.values {
 		var oid uint32
 		if i < len(d.types) {
 			oid = d.types[i]
 		}
-		s.kb.Param(paramFormat(formats, i), oid, v)
+		s.kb.Param(a.format(i), oid, v)
+	}
+	codes := s.scratch.resultCodes[:0]
+	for i := 0; i+1 < len(a.results); i += 2 {
+		codes = append(codes, int16(binary.BigEndian.Uint16(a.results[i:])))
 	}
 	if describe {
-		resultFormats = append(resultFormats, -1) // marks a described portal
+		codes = append(codes, -1) // marks a described portal
 	}
-	s.kb.ResultFormats(resultFormats)
+	s.scratch.resultCodes = codes
+	s.kb.ResultFormats(codes)
 	key, err := s.kb.Key()
 	if err != nil {
 		return false, nil, nil
 	}
 	req.Key, req.Database = key, s.upstreamDatabase()
-	req.Fingerprint, req.Hint = strconv.FormatUint(d.info.Fingerprint, 16), cacheHint(d.hint)
+	req.Fingerprint, req.Hint = d.info.FingerprintHex, cacheHint(d.hint)
 	r := c.Lookup(req)
 	var e *cache.Entry
 	switch r.Status {
@@ -779,13 +805,17 @@ func (s *Session) lookupGroup(d stmtShape, g extGroup, rest []byte, vals query.V
 	// Answer the whole group: ParseComplete if it parsed, BindComplete,
 	// the portal's description if asked, the rows and CommandComplete,
 	// ReadyForQuery.
-	var prefix []byte
+	prefix := s.scratch.prefix[:0]
 	if parsed {
 		prefix = append(prefix, parseComplete...)
 	}
 	prefix = append(prefix, msgBindComplete, 0, 0, 0, 4)
 	if describe {
 		prefix = append(prefix, e.Describe()...)
+	}
+	s.scratch.prefix = prefix[:0]
+	if cap(prefix) > 64<<10 {
+		s.scratch.prefix = nil // a wide row description: not kept
 	}
 	s.rd.skipGroup(g)
 	s.queries.Add(1) // its Execute, which never reaches the queue

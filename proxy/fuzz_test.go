@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/pgwarp/pgwarp/internal/intern"
 )
 
 // Fuzz targets for the decoders of untrusted client bytes. The seed corpus
@@ -310,9 +312,11 @@ func FuzzClientMessages(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
+	// A small table, so that texts collide in it.
+	texts := intern.New(4, 64)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		orig := bytes.Clone(body)
-		if m, err := decodeParse(body); err == nil {
+		if m, err := decodeParse(body, texts); err == nil {
 			if n := len(m.types); n > 0x7fff {
 				t.Fatalf("%d parameter types from an Int16 count", n)
 			}
@@ -320,7 +324,7 @@ func FuzzClientMessages(f *testing.F) {
 			if re[0] != msgParse || int(binary.BigEndian.Uint32(re[1:])) != len(re)-1 || !bytes.Equal(re[5:], body) {
 				t.Fatalf("Parse %+v re-encodes as % x, not % x", m, re[5:], body)
 			}
-			again, err := decodeParse(re[5:])
+			again, err := decodeParse(re[5:], texts)
 			if err != nil || again.name != m.name || again.query != m.query || len(again.types) != len(m.types) {
 				t.Fatalf("re-encoded Parse decodes as %+v, %v", again, err)
 			}

@@ -408,7 +408,7 @@ func (s *Session) failedTransaction(typ byte, body []byte) error {
 		s.emit(append(appendErrorResponse(nil, e), msgReadyForQuery, 0, 0, 0, 5, txFailed))
 		return nil
 	case msgParse:
-		m, err := decodeParse(body)
+		m, err := decodeParse(body, nil)
 		if err != nil {
 			return newFatal(CodeProtocolViolation, "invalid Parse message")
 		}

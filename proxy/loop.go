@@ -109,7 +109,7 @@ func (s *Session) handle(typ byte, body []byte) error {
 		}
 		s.queries.Add(1)
 		s.srv.stats.queries.Add(1)
-		text := cstring(body)
+		text := s.srv.texts.Bytes(cstringBytes(body))
 		res := s.srv.classify.Classify(text)
 		if s.renaming() {
 			// A simple query destroys the unnamed statement.
@@ -255,12 +255,12 @@ func (s *Session) forwardInfo(kind expectKind, typ byte, body []byte, info *quer
 	return nil
 }
 
-// cstring returns body up to its terminating zero byte as a string.
-func cstring(body []byte) string {
+// cstringBytes returns body up to its terminating zero byte.
+func cstringBytes(body []byte) []byte {
 	if i := bytes.IndexByte(body, 0); i >= 0 {
-		body = body[:i]
+		return body[:i]
 	}
-	return string(body)
+	return body
 }
 
 // trackSessionStatement records, in session mode (where statement names
@@ -270,22 +270,22 @@ func cstring(body []byte) string {
 func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 	switch typ {
 	case msgParse:
-		if m, err := decodeParse(body); err == nil {
+		if m, err := decodeParse(body, s.srv.texts); err == nil {
 			s.sessionStmts[m.name] = s.shapeOf(m.query, m.types)
 		}
 	case msgBind:
 		if portal, stmt, rest, err := decodeBindNames(body); err == nil {
 			sh, ok := s.sessionStmts[stmt]
-			s.mu.Lock()
-			vals := s.notePortalLocked(portal, &sh, rest)
-			s.mu.Unlock()
 			if ok && stmt != "" {
-				answered, fillDesc, fill := s.lookupExtended(sh, portal, rest, vals)
+				answered, fillDesc, fill := s.lookupExtended(&sh, portal, rest)
 				if answered {
 					return true
 				}
 				s.setPendingFills(fillDesc, fill)
 			}
+			s.mu.Lock()
+			s.notePortalLocked(portal, &sh, rest)
+			s.mu.Unlock()
 		}
 	case msgClose:
 		if kind, name, err := decodeTarget(body); err == nil && kind == 'S' {
@@ -369,6 +369,12 @@ func (s *Session) reserveLocked() error {
 		if err := s.runRetryLocked(); err != nil {
 			return err
 		}
+	}
+	if s.lease != nil && s.mode == PoolTransaction && s.releasableLocked() && s.pool != nil && s.pool.Closed() {
+		// The client was quicker than the release of its last lease,
+		// and a reload has closed that lease's pool since: the new
+		// transaction must not start on it.
+		s.returnKeptLeaseLocked()
 	}
 	if s.lease != nil {
 		// Work that starts while the session is idle on a backend it
@@ -484,6 +490,27 @@ func (s *Session) countTransactionLocked() {
 	s.transactions.Add(1)
 	s.srv.stats.transactions.Add(1)
 }
+
+// returnKeptLeaseLocked makes the relay release the idle lease the session
+// still holds, and waits for it (at most keptLeaseWait). mu is held, and
+// released while waiting.
+func (s *Session) returnKeptLeaseLocked() {
+	lease, done := s.lease, s.relayDone
+	s.kicked = true
+	_ = lease.Backend().Conn.SetReadDeadline(time.Unix(1, 0))
+	s.mu.Unlock()
+	t := time.NewTimer(keptLeaseWait)
+	select {
+	case <-done:
+	case <-t.C:
+		s.logger().Warn("an idle lease was not released within its bound", "wait", keptLeaseWait)
+	}
+	t.Stop()
+	s.mu.Lock()
+}
+
+// keptLeaseWait bounds how long returnKeptLeaseLocked waits for the relay.
+const keptLeaseWait = 5 * time.Second
 
 // idleOnLeaseLocked reports whether the session holds a backend with
 // nothing of the client's in flight on it: no transaction open, no

@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
+
+	"github.com/pgwarp/pgwarp/internal/intern"
 )
 
 // Decoders of the client messages pgwarp must understand to rename
@@ -18,15 +21,17 @@ type parseMsg struct {
 	types []uint32
 }
 
-func decodeParse(body []byte) (parseMsg, error) {
+func decodeParse(body []byte, texts *intern.Table) (parseMsg, error) {
 	var m parseMsg
 	var ok bool
 	if m.name, body, ok = readCString(body); !ok {
 		return m, errMalformed
 	}
-	if m.query, body, ok = readCString(body); !ok {
+	i := bytes.IndexByte(body, 0)
+	if i < 0 {
 		return m, errMalformed
 	}
+	m.query, body = texts.Bytes(body[:i]), body[i+1:]
 	if len(body) < 2 {
 		return m, errMalformed
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pgwarp/pgwarp/pool"
-	"github.com/pgwarp/pgwarp/query"
 )
 
 // Prepared statements in transaction mode (as PgBouncer ≥ 1.21 does):
@@ -150,7 +149,7 @@ func (s *Session) renaming() bool { return s.mode == PoolTransaction }
 func (s *Session) forwardExtended(typ byte, body []byte) error {
 	switch typ {
 	case msgParse:
-		m, err := decodeParse(body)
+		m, err := decodeParse(body, s.srv.texts)
 		if err != nil {
 			return newFatal(CodeProtocolViolation, "invalid Parse message")
 		}
@@ -166,28 +165,31 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		if name == "" {
 			s.mu.Lock()
 			var sh stmtShape
-			var vals query.Values
 			// A Bind that starts a batch (no backend leased: the
 			// Parse came in an earlier one, as pgx's DescribeExec
 			// mode sends it) can be answered from the cache; one
 			// behind its Parse was looked up with the Parse.
 			lookup := s.unnamed != nil && s.lease == nil
-			if s.unnamed != nil {
+			if lookup {
 				sh = *s.unnamed
-				vals = s.notePortalLocked(portal, s.unnamed, rest)
+			}
+			s.mu.Unlock()
+			if lookup {
+				answered, fillDesc, fill := s.lookupExtended(&sh, portal, rest)
+				if answered {
+					return nil
+				}
+				s.setPendingFills(fillDesc, fill)
+			}
+			s.mu.Lock()
+			if s.unnamed != nil {
+				s.notePortalLocked(portal, s.unnamed, rest)
 			} else {
 				delete(s.portals, portal)
 				delete(s.portalVals, portal)
 				delete(s.portalSeq, portal)
 			}
 			s.mu.Unlock()
-			if lookup {
-				answered, fillDesc, fill := s.lookupExtended(sh, portal, rest, vals)
-				if answered {
-					return nil
-				}
-				s.setPendingFills(fillDesc, fill)
-			}
 			return s.forwardWithUnnamed(expectBind, typ, body)
 		}
 		d, reshaped, serr := s.statement(name)
@@ -195,20 +197,20 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			s.sendErrorFor(serr, typ)
 			return nil
 		}
-		s.mu.Lock()
-		vals := s.notePortalLocked(portal, &d.stmtShape, rest)
-		if reshaped {
-			rest = singleResultFormat(rest)
-			s.describeNext[portal] = true
-		}
-		s.mu.Unlock()
 		if !reshaped {
-			answered, fillDesc, fill := s.lookupExtended(d.stmtShape, portal, rest, vals)
+			answered, fillDesc, fill := s.lookupExtended(&d.stmtShape, portal, rest)
 			if answered {
 				return nil
 			}
 			s.setPendingFills(fillDesc, fill)
 		}
+		s.mu.Lock()
+		s.notePortalLocked(portal, &d.stmtShape, rest)
+		if reshaped {
+			rest = singleResultFormat(rest)
+			s.describeNext[portal] = true
+		}
+		s.mu.Unlock()
 		return s.forwardWithNamed(d, expectBind, func(name string) []byte { return appendBind(nil, portal, name, rest) }, portal, rest)
 	case msgDescribe:
 		kind, name, err := decodeTarget(body)
@@ -317,7 +319,7 @@ func (s *Session) markReshapedLocked(d *stmtDef) {
 
 func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
 	u := new(s.shapeOf(m.query, m.types))
-	answered, fillDesc, fill := s.lookupParsedGroup(*u)
+	answered, fillDesc, fill := s.lookupParsedGroup(u)
 	if answered {
 		// No backend saw this Parse: the next one that needs the
 		// statement parses it first (forwardWithUnnamed).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pgwarp/pgwarp/cache"
+	"github.com/pgwarp/pgwarp/internal/intern"
 	"github.com/pgwarp/pgwarp/policy"
 	"github.com/pgwarp/pgwarp/pool"
 	"github.com/pgwarp/pgwarp/query"
@@ -32,6 +33,11 @@ type Server struct {
 	creds    map[poolKey]*credential
 	stmts    *stmtRegistry
 	classify *query.Classifier
+	// texts interns the statement texts of Query and Parse messages:
+	// applications send the same ones again and again.
+	texts *intern.Table
+	// tableIDs interns the cache's spelling of table names (tableID).
+	tableIDs *intern.Table
 	policy   *policy.Engine
 	cache    *cache.Cache
 	catalogs map[string]*catalogState
@@ -112,6 +118,8 @@ func New(cfg Config) (*Server, error) {
 	if _, err := rand.Read(s.secret); err != nil {
 		return nil, err
 	}
+	s.texts = intern.New(internSlots, internMaxLen)
+	s.tableIDs = intern.New(internSlots, 2*maxIdentifierBytes+1)
 	if s.classify, err = query.NewClassifier(query.Config{}); err != nil {
 		return nil, err
 	}
@@ -429,3 +437,12 @@ func sameUpstream(a, b *Database) bool {
 		a.Upstream.Password == b.Upstream.Password && a.Mode == b.Mode && a.MaxSize == b.MaxSize &&
 		(a.Upstream.TLSConfig == nil) == (b.Upstream.TLSConfig == nil)
 }
+
+// The texts table of a server: at most internSlots statement texts of at
+// most internMaxLen bytes each, 4 MiB. Its table names have at most
+// maxIdentifierBytes (NAMEDATALEN-1) per part.
+const (
+	internSlots        = 1024
+	internMaxLen       = 4096
+	maxIdentifierBytes = 63
+)

@@ -169,11 +169,12 @@ type Session struct {
 	retryWake         atomic.Bool
 	describeNext      map[string]bool // portals whose statement changed shape (retry.go)
 
-	// Cache (cache.go). kb, replayBuf, nextDescFill, nextExecFill and
-	// sessionStmts belong to the session goroutine; txInvalid and
+	// Cache (cache.go). kb, replayBuf, scratch, nextDescFill, nextExecFill
+	// and sessionStmts belong to the session goroutine; txInvalid and
 	// txInvalidAll are guarded by mu.
 	kb           cache.KeyBuilder
 	replayBuf    []byte
+	scratch      lookupScratch
 	nextDescFill *cache.Fill
 	nextExecFill *cache.Fill
 	sessionStmts map[string]stmtShape // session mode: the client's statements

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"strconv"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -28,7 +29,7 @@ func parse(sql string, sc *scan) *Info {
 	}
 	info := &Info{}
 	if fp, err := pg_query.FingerprintToUInt64(sql); err == nil {
-		info.Fingerprint = fp
+		info.Fingerprint, info.FingerprintHex = fp, strconv.FormatUint(fp, 16)
 	}
 	for _, raw := range tree.Stmts {
 		b := builder{}
@@ -875,7 +876,7 @@ func writingBuiltin(name string) bool {
 
 // estimateSize approximates the bytes an Info retains.
 func (i *Info) estimateSize() int {
-	n := infoOverhead
+	n := infoOverhead + len(i.FingerprintHex)
 	for k := range i.Statements {
 		n += statementSize(&i.Statements[k])
 	}

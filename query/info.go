@@ -25,6 +25,9 @@ type Info struct {
 	// strings that differ only in literal values, whitespace and comments.
 	// It is zero when the string does not parse.
 	Fingerprint uint64
+	// FingerprintHex is Fingerprint in hexadecimal, as cache rules name
+	// statements; empty when the string does not parse.
+	FingerprintHex string
 
 	// Normalized is the string with every constant replaced by a
 	// placeholder ($1, $2…), as pg_query normalises it: safe to record

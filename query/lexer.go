@@ -1,6 +1,10 @@
 package query
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/pgwarp/pgwarp/internal/intern"
+)
 
 // The lexer mirrors the token rules of PostgreSQL 17's scan.l (the grammar
 // pg_query embeds) closely enough that token boundaries agree on every input
@@ -586,6 +590,9 @@ type scan struct {
 	// order: the tokens the key replaces by placeholders. Key predicates
 	// refer to them by ordinal.
 	lits []litSpan
+	// texts, if set, interns a text lex has to build (one that is not a
+	// substring of sql).
+	texts *intern.Table
 }
 
 // litSpan is one literal token, sql[start:end].
@@ -598,7 +605,8 @@ type litSpan struct {
 // reused buffers with length zero); out.timeRelative is appended to only
 // when collect is set.
 // out.text is a substring of sql when the comment-free text is one, and a
-// new string built in textBuf otherwise; lex returns textBuf for reuse.
+// string built in textBuf otherwise (interned in out.texts when set); lex
+// returns textBuf for reuse.
 func lex(sql string, out *scan, collect bool, textBuf []byte) []byte {
 	l := lexer{src: sql}
 	key := out.key
@@ -687,7 +695,7 @@ func lex(sql string, out *scan, collect bool, textBuf []byte) []byte {
 	case !built || textCut == 0:
 		out.text = sql[first:last]
 	default:
-		out.text = string(text[:textCut])
+		out.text = out.texts.Bytes(text[:textCut])
 	}
 	return text
 }

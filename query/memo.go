@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/pgwarp/pgwarp/internal/intern"
 )
 
 // Config configures a [Classifier].
@@ -55,7 +57,17 @@ type Classifier struct {
 	evictions atomic.Uint64
 
 	buffers sync.Pool
+	// texts interns the comment-free texts Classify builds: an
+	// application sends the same statements again and again.
+	texts *intern.Table
 }
+
+// The texts table: at most internSlots strings of at most internMaxLen
+// bytes, 4 MiB.
+const (
+	internSlots  = 1024
+	internMaxLen = 4096
+)
 
 // entry is one memoised classification; key guards against hash
 // collisions.
@@ -97,6 +109,7 @@ func NewClassifier(cfg Config) (*Classifier, error) {
 		seed:     maphash.MakeSeed(),
 		maxBytes: cfg.MaxBytes,
 		maxEntry: cfg.MaxBytes / 64,
+		texts:    intern.New(internSlots, internMaxLen),
 	}
 	c.buffers.New = func() any {
 		return &lexBuffers{key: make([]byte, 0, 256), text: make([]byte, 0, 256), exact: make([]byte, 0, 256), lits: make([]litSpan, 0, 16)}
@@ -143,7 +156,7 @@ type Result struct {
 // cgo).
 func (c *Classifier) Classify(sql string) Result {
 	bufs := c.buffers.Get().(*lexBuffers)
-	var sc scan
+	sc := scan{texts: c.texts}
 	sc.key = bufs.key[:0]
 	sc.lits = bufs.lits[:0]
 	bufs.text = lex(sql, &sc, false, bufs.text)

@@ -1,0 +1,86 @@
+package intern_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"unsafe"
+
+	"github.com/pgwarp/pgwarp/internal/intern"
+)
+
+func TestBytesReturnsTheStoredCopy(t *testing.T) {
+	tb := intern.New(64, 100)
+	a := tb.Bytes([]byte("SELECT 1"))
+	b := tb.Bytes([]byte("SELECT 1"))
+	if a != "SELECT 1" || b != a {
+		t.Fatalf("got %q and %q", a, b)
+	}
+	if unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Fatal("equal bytes gave two copies")
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = tb.Bytes([]byte("SELECT 1")) }); n != 0 {
+		t.Fatalf("an interned string costs %v allocations, want 0", n)
+	}
+}
+
+func TestBytesKeepsOnlyWhatFits(t *testing.T) {
+	tb := intern.New(4, 8)
+	long := []byte("SELECT 12345")
+	if a, b := tb.Bytes(long), tb.Bytes(long); a != string(long) || unsafe.StringData(a) == unsafe.StringData(b) {
+		t.Fatal("a string longer than maxLen was interned")
+	}
+	if tb.Bytes(nil) != "" || tb.Bytes([]byte{}) != "" {
+		t.Fatal("empty input")
+	}
+	var nilTable *intern.Table
+	if nilTable.Bytes([]byte("x")) != "x" {
+		t.Fatal("nil table")
+	}
+	// Far more distinct strings than slots: every answer is still right.
+	for i := range 1000 {
+		s := fmt.Sprint("q", i%37)
+		if got := tb.Bytes([]byte(s)); got != s {
+			t.Fatalf("got %q for %q", got, s)
+		}
+	}
+}
+
+func TestBytesIsSafeForConcurrentUse(t *testing.T) {
+	tb := intern.New(8, 64)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				s := strings.Repeat("x", (g+i)%50)
+				if got := tb.Bytes([]byte(s)); got != s {
+					t.Errorf("got %q for %q", got, s)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func BenchmarkBytes(b *testing.B) {
+	tb := intern.New(1024, 4096)
+	q := []byte(strings.Repeat("SELECT a, b FROM t WHERE x = 1 ", 10))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = tb.Bytes(q)
+	}
+}
+
+func BenchmarkString(b *testing.B) {
+	q := []byte(strings.Repeat("SELECT a, b FROM t WHERE x = 1 ", 10))
+	b.ReportAllocs()
+	var s string
+	for b.Loop() {
+		s = string(q)
+	}
+	_ = s
+}
