@@ -47,7 +47,7 @@ type cacheSetup struct {
 	configure func(*proxy.Config)
 }
 
-func startCached(t *testing.T, db string, cs cacheSetup) (*proxytest.Proxy, *cache.Cache) {
+func startCached(t testing.TB, db string, cs cacheSetup) (*proxytest.Proxy, *cache.Cache) {
 	t.Helper()
 	c := pgtest.Shared(t)
 	var opts []cache.Option
@@ -71,7 +71,7 @@ func startCached(t *testing.T, db string, cs cacheSetup) (*proxytest.Proxy, *cac
 
 // warm runs sql until the catalog is loaded and the result is stored (the
 // first statements of a database run uncached while the catalog loads).
-func warm(t *testing.T, p *proxytest.Proxy, conn *pgx.Conn, sql string, args ...any) {
+func warm(t testing.TB, p *proxytest.Proxy, conn *pgx.Conn, sql string, args ...any) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -89,7 +89,7 @@ func warm(t *testing.T, p *proxytest.Proxy, conn *pgx.Conn, sql string, args ...
 	t.Fatalf("%q never became a cache hit: %v", sql, p.Server.CacheOutcomes())
 }
 
-func dashboardDB(t *testing.T) string {
+func dashboardDB(t testing.TB) string {
 	t.Helper()
 	c := pgtest.Shared(t)
 	db := pgtest.CreateDatabase(t, c)

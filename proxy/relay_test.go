@@ -33,7 +33,7 @@ var modes = []struct {
 
 // connect opens a pgx connection through p to a fresh database as the
 // superuser.
-func connect(t *testing.T, p *proxytest.Proxy, db string, params ...string) *pgx.Conn {
+func connect(t testing.TB, p *proxytest.Proxy, db string, params ...string) *pgx.Conn {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, p.URL("postgres", "", db, params...))
