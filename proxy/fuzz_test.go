@@ -160,6 +160,12 @@ func FuzzMsgReader(f *testing.F) {
 	pipeline = appendBind(pipeline, "", "s1", []byte{0, 0, 0, 1, 0, 0, 0, 1, '7', 0, 0})
 	pipeline = appendMsg(pipeline, msgExecute, []byte{0, 0, 0, 0, 0})
 	pipeline = appendMsg(pipeline, msgSync, nil)
+	// The unnamed statement parsed, bound, described and run in one go.
+	unnamed := appendParse(nil, "", "SELECT $1::int", nil)
+	unnamed = appendBind(unnamed, "", "", []byte{0, 1, 0, 0, 0, 2, 0, 0, 0, 1, '7', 0xff, 0xff, 0xff, 0xff, 0, 1, 0, 1})
+	unnamed = appendTarget(unnamed, msgDescribe, 'P', "")
+	unnamed = appendMsg(unnamed, msgExecute, []byte{0, 0, 0, 0, 0})
+	unnamed = appendMsg(unnamed, msgSync, nil)
 	for _, seed := range []struct {
 		data    []byte
 		chunks  []byte
@@ -169,6 +175,8 @@ func FuzzMsgReader(f *testing.F) {
 		{q, nil, 16, 64},
 		{q, []byte{0, 0, 0, 0, 0, 0}, 1, 64},
 		{pipeline, []byte{3, 7, 1, 31}, 4, 128},
+		{unnamed, nil, 64, 256},
+		{unnamed, []byte{30, 5, 40}, 8, 256},
 		{appendMsg(nil, msgCopyData, bytes.Repeat([]byte("x"), 300)), []byte{31, 31}, 8, 256}, // too large
 		{appendMsg(nil, msgCopyData, bytes.Repeat([]byte("x"), 256)), nil, 8, 256},            // exactly max
 		{[]byte{'Q', 0, 0, 0, 3}, nil, 8, 64},                                                 // impossible length
@@ -217,6 +225,23 @@ func FuzzMsgReader(f *testing.F) {
 			framed = appendMsg(framed, typ, body)
 			if !bytes.HasPrefix(data, framed) {
 				t.Fatalf("the messages returned are not the input's:\n% x\n% x", framed, data)
+			}
+			// The cache's look-ahead at a Bind group stays within
+			// what is buffered, and skipping the group it found
+			// lands on a message boundary of the input.
+			for _, bind := range []bool{false, true} {
+				g, ok := m.peekGroupAt(m.r, bind)
+				if !ok {
+					continue
+				}
+				if g.n < 2 || g.n > 4 || (bind && g.bind == nil) || (g.describe && g.n < 3) {
+					t.Fatalf("group %+v (bind %v)", g, bind)
+				}
+				peek := *m
+				peek.skipGroup(g)
+				if peek.r > peek.w || peek.buf[peek.r-5] != msgSync {
+					t.Fatalf("skipping group %+v ends at %d of %d", g, peek.r, peek.w)
+				}
 			}
 			if m.buffered() != len(data)-len(framed)-len(src.data) {
 				t.Fatalf("buffered() = %d, want %d", m.buffered(), len(data)-len(framed)-len(src.data))
@@ -333,6 +358,31 @@ func FuzzClientMessages(f *testing.F) {
 			re := appendBind(nil, portal, stmt, rest)
 			if !bytes.Equal(re[5:], body) || int(binary.BigEndian.Uint32(re[1:])) != len(re)-1 {
 				t.Fatalf("Bind %q %q re-encodes as % x, not % x", portal, stmt, re[5:], body)
+			}
+			var a bindArgs
+			if readBind(rest, &a) {
+				// What the cache reads of a Bind is the whole Bind.
+				again := binary.BigEndian.AppendUint16(nil, uint16(len(a.formats)/2))
+				again = append(again, a.formats...)
+				again = binary.BigEndian.AppendUint16(again, uint16(len(a.values)))
+				for _, v := range a.values {
+					if v == nil {
+						again = binary.BigEndian.AppendUint32(again, 0xffffffff)
+						continue
+					}
+					again = binary.BigEndian.AppendUint32(again, uint32(len(v)))
+					again = append(again, v...)
+				}
+				again = binary.BigEndian.AppendUint16(again, uint16(len(a.results)/2))
+				again = append(again, a.results...)
+				if !bytes.Equal(again, rest) {
+					t.Fatalf("Bind arguments %+v re-encode as % x, not % x", a, again, rest)
+				}
+				for i := range a.values {
+					if f := a.format(i); len(a.formats) == 0 && f != 0 {
+						t.Fatalf("format %d of parameter %d without format codes", f, i)
+					}
+				}
 			}
 		}
 		if kind, name, err := decodeTarget(body); err == nil {
