@@ -533,8 +533,14 @@ func TestExtendedProtocolReadsAreCachedPerParameter(t *testing.T) {
 // node-postgres does for queries without a name; their reads hit the
 // cache per parameter value, and writes invalidate them.
 func TestUnnamedStatementReadsAreCached(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testUnnamedStatementReadsAreCached(t, m.mode) })
+	}
+}
+
+func testUnnamedStatementReadsAreCached(t *testing.T, poolMode proxy.PoolMode) {
 	db := dashboardDB(t)
-	p, _ := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction})
+	p, _ := startCached(t, db, cacheSetup{mode: poolMode})
 	ctx := context.Background()
 	writer := connect(t, p, db)
 	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeExec, pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeDescribeExec} {
@@ -563,41 +569,51 @@ func TestUnnamedStatementReadsAreCached(t *testing.T) {
 
 // TestTheUnnamedStatementOfACacheHitStaysUsable: a hit answers Parse of the
 // unnamed statement without a backend; the client may still bind and
-// describe that statement in its next batches, on whichever backend.
+// describe that statement in its next batches, on whichever backend, and in
+// session mode on its own backend, which had another unnamed statement.
 func TestTheUnnamedStatementOfACacheHitStaysUsable(t *testing.T) {
-	db := dashboardDB(t)
-	p, _ := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction})
-	warmConn := connect(t, p, db)
-	const sql = "SELECT title FROM material_artifact WHERE artifact_identifier = $1"
-	warm(t, p, warmConn, sql, pgx.QueryExecModeExec, "a1")
-	r := dialRaw(t, p)
-	r.startup(db, 3, 0)
-	param := func(id string) *pgproto3.Bind {
-		return &pgproto3.Bind{ParameterFormatCodes: []int16{0}, Parameters: [][]byte{[]byte(id)}}
-	}
-	parse := &pgproto3.Parse{Query: sql, ParameterOIDs: []uint32{25}}
-	group := func(msgs ...pgproto3.FrontendMessage) []byte {
-		return rawResponse(t, r, append(msgs, &pgproto3.Describe{ObjectType: 'P'}, &pgproto3.Execute{}, &pgproto3.Sync{})...)
-	}
-	first := group(parse, param("a1"))
-	hits := p.Server.CacheOutcomes()["hit"]
-	if got := group(parse, param("a1")); !bytes.Equal(got, first) || p.Server.CacheOutcomes()["hit"] != hits+1 {
-		t.Fatalf("the second run was not an identical hit: %q, then %q; %v", first, got, p.Server.CacheOutcomes())
-	}
-	// The statement is the client's unnamed statement now, though no
-	// backend parsed it: a Bind without Parse runs it.
-	if got := group(param("a2")); !bytes.Contains(got, []byte("Artifact 2")) {
-		t.Fatalf("binding the unnamed statement after a hit: %q", got)
-	}
-	desc := rawResponse(t, r, &pgproto3.Describe{ObjectType: 'S'}, &pgproto3.Sync{})
-	if !bytes.Contains(desc, []byte("title")) {
-		t.Fatalf("describing the unnamed statement after a hit: %q", desc)
-	}
-	// A hit replaces the unnamed statement the backend had.
-	rawResponse(t, r, &pgproto3.Parse{Query: "SELECT 42 AS answer"}, &pgproto3.Sync{})
-	group(parse, param("a1"))
-	if got := group(param("a2")); !bytes.Contains(got, []byte("Artifact 2")) || bytes.Contains(got, []byte("answer")) {
-		t.Fatalf("the unnamed statement after a hit that replaced another: %q", got)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			db := dashboardDB(t)
+			p, _ := startCached(t, db, cacheSetup{mode: m.mode})
+			warmConn := connect(t, p, db)
+			const sql = "SELECT title FROM material_artifact WHERE artifact_identifier = $1"
+			warm(t, p, warmConn, sql, pgx.QueryExecModeExec, "a1")
+			r := dialRaw(t, p)
+			r.startup(db, 3, 0)
+			param := func(id string) *pgproto3.Bind {
+				return &pgproto3.Bind{ParameterFormatCodes: []int16{0}, Parameters: [][]byte{[]byte(id)}}
+			}
+			parse := &pgproto3.Parse{Query: sql, ParameterOIDs: []uint32{25}}
+			group := func(msgs ...pgproto3.FrontendMessage) []byte {
+				return rawResponse(t, r, append(msgs, &pgproto3.Describe{ObjectType: 'P'}, &pgproto3.Execute{}, &pgproto3.Sync{})...)
+			}
+			first := group(parse, param("a1"))
+			// The backend's unnamed statement is another one.
+			rawResponse(t, r, &pgproto3.Parse{Query: "SELECT 42 AS answer"}, &pgproto3.Sync{})
+			hits := p.Server.CacheOutcomes()["hit"]
+			if got := group(parse, param("a1")); !bytes.Equal(got, first) || p.Server.CacheOutcomes()["hit"] != hits+1 {
+				t.Fatalf("the second run was not an identical hit: %q, then %q; %v", first, got, p.Server.CacheOutcomes())
+			}
+			// The statement is the client's unnamed statement now,
+			// though no backend parsed it: a Bind without Parse runs it.
+			if got := group(param("a2")); !bytes.Contains(got, []byte("Artifact 2")) || bytes.Contains(got, []byte("answer")) {
+				t.Fatalf("binding the unnamed statement after a hit: %q", got)
+			}
+			rawResponse(t, r, &pgproto3.Parse{Query: "SELECT 42 AS answer"}, &pgproto3.Sync{})
+			group(parse, param("a1"))
+			desc := rawResponse(t, r, &pgproto3.Describe{ObjectType: 'S'}, &pgproto3.Sync{})
+			if !bytes.Contains(desc, []byte("title")) || bytes.Contains(desc, []byte("answer")) {
+				t.Fatalf("describing the unnamed statement after a hit: %q", desc)
+			}
+			// A simple query destroys the unnamed statement, whether
+			// the backend parsed it or the cache answered it.
+			group(parse, param("a1"))
+			rawResponse(t, r, &pgproto3.Query{String: "SELECT 1"})
+			if got := rawResponse(t, r, param("a2"), &pgproto3.Execute{}, &pgproto3.Sync{}); !bytes.Contains(got, []byte("26000")) {
+				t.Fatalf("binding the unnamed statement after a simple query: %q, want error 26000", got)
+			}
+		})
 	}
 }
 

@@ -111,11 +111,14 @@ func (s *Session) handle(typ byte, body []byte) error {
 		s.srv.stats.queries.Add(1)
 		text := s.srv.texts.Bytes(cstringBytes(body))
 		res := s.srv.classify.Classify(text)
+		// A simple query destroys the unnamed statement.
 		if s.renaming() {
-			// A simple query destroys the unnamed statement.
 			s.mu.Lock()
 			s.unnamed, s.unnamedOnBackend = nil, false
 			s.mu.Unlock()
+		} else if s.unnamedStale {
+			delete(s.sessionStmts, "")
+			s.unnamedStale = false
 		}
 		answered, fill := s.lookupQuery(res, text)
 		if answered {
@@ -134,6 +137,11 @@ func (s *Session) handle(typ byte, body []byte) error {
 		}
 		if answered := s.trackSessionStatement(typ, body); answered {
 			return nil
+		}
+		if s.unnamedStale && usesUnnamedStatement(typ, body) {
+			if answered, err := s.reparseUnnamed(typ); answered || err != nil {
+				return err
+			}
 		}
 		return s.forward(kindOf(typ, body), typ, body)
 	case msgExecute:
@@ -271,12 +279,34 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 	switch typ {
 	case msgParse:
 		if m, err := decodeParse(body, s.srv.texts); err == nil {
-			s.sessionStmts[m.name] = s.shapeOf(m.query, m.types)
+			sh := s.shapeOf(m.query, m.types)
+			if m.name == "" {
+				answered, fillDesc, fill := s.lookupParsedGroup(&sh)
+				if answered {
+					// The backend keeps the unnamed statement it
+					// had; reparseUnnamed replaces it when the
+					// client next uses its own.
+					s.sessionStmts[""] = sh
+					s.unnamedStale = true
+					return true
+				}
+				s.setPendingFills(fillDesc, fill)
+				s.unnamedStale = false
+			}
+			s.sessionStmts[m.name] = sh
 		}
 	case msgBind:
 		if portal, stmt, rest, err := decodeBindNames(body); err == nil {
 			sh, ok := s.sessionStmts[stmt]
-			if ok && stmt != "" {
+			if ok && stmt == "" {
+				// The unnamed statement's Bind is looked up only
+				// when it starts a batch (pgx's DescribeExec mode);
+				// one behind its Parse was looked up with it.
+				s.mu.Lock()
+				ok = s.q.empty() && !s.batchOpen
+				s.mu.Unlock()
+			}
+			if ok {
 				answered, fillDesc, fill := s.lookupExtended(&sh, portal, rest)
 				if answered {
 					return true
@@ -290,9 +320,47 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 	case msgClose:
 		if kind, name, err := decodeTarget(body); err == nil && kind == 'S' {
 			delete(s.sessionStmts, name)
+			if name == "" {
+				s.unnamedStale = false
+			}
 		}
 	}
 	return false
+}
+
+// usesUnnamedStatement reports whether a Bind or a Describe refers to the
+// unnamed statement.
+func usesUnnamedStatement(typ byte, body []byte) bool {
+	switch typ {
+	case msgBind:
+		_, stmt, _, err := decodeBindNames(body)
+		return err == nil && stmt == ""
+	case msgDescribe:
+		kind, name, err := decodeTarget(body)
+		return err == nil && kind == 'S' && name == ""
+	}
+	return false
+}
+
+// reparseUnnamed sends the backend of a session-mode client the Parse of
+// the unnamed statement that the cache answered without it (its response
+// swallowed), before a message of type typ that uses the statement. It
+// reports whether it answered that message itself (with an error), or
+// the session must end (err).
+func (s *Session) reparseUnnamed(typ byte) (answered bool, err error) {
+	sh := s.sessionStmts[""]
+	s.mu.Lock()
+	if err := s.reserveLocked(); err != nil {
+		s.mu.Unlock()
+		return true, s.leaseFailed(err, typ)
+	}
+	s.openBatchLocked()
+	s.out = appendParse(s.out, "", sh.query, sh.types)
+	s.pushLocked(expectation{kind: expectParse, swallow: true})
+	s.openBatchLocked()
+	s.mu.Unlock()
+	s.unnamedStale = false
+	return false, nil
 }
 
 // classify classifies the statement text of a Query or Parse (the body up

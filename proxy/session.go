@@ -178,6 +178,9 @@ type Session struct {
 	nextDescFill *cache.Fill
 	nextExecFill *cache.Fill
 	sessionStmts map[string]stmtShape // session mode: the client's statements
+	// unnamedStale: session mode, the cache answered the client's Parse
+	// of the unnamed statement, so the backend's is another one.
+	unnamedStale bool
 	txInvalid    []cache.TableID
 	txWrites     []cache.Write // row-keyed writes of the transaction
 	txInvalidAll bool
