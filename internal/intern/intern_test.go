@@ -12,10 +12,11 @@ import (
 
 func TestBytesReturnsTheStoredCopy(t *testing.T) {
 	tb := intern.New(64, 100)
-	a := tb.Bytes([]byte("SELECT 1"))
+	first := tb.Bytes([]byte("SELECT 1")) // seen
+	a := tb.Bytes([]byte("SELECT 1"))     // kept
 	b := tb.Bytes([]byte("SELECT 1"))
-	if a != "SELECT 1" || b != a {
-		t.Fatalf("got %q and %q", a, b)
+	if first != "SELECT 1" || a != first || b != a {
+		t.Fatalf("got %q, %q and %q", first, a, b)
 	}
 	if unsafe.StringData(a) != unsafe.StringData(b) {
 		t.Fatal("equal bytes gave two copies")
@@ -25,10 +26,25 @@ func TestBytesReturnsTheStoredCopy(t *testing.T) {
 	}
 }
 
+func TestBytesCostsOneAllocationForStringsThatNeverRecur(t *testing.T) {
+	tb := intern.New(64, 100)
+	texts := make([][]byte, 1000)
+	for i := range texts {
+		texts[i] = fmt.Appendf(nil, "SELECT %d", i)
+	}
+	i := 0
+	if n := testing.AllocsPerRun(500, func() {
+		_ = tb.Bytes(texts[i])
+		i++
+	}); n != 1 {
+		t.Fatalf("a string seen once costs %v allocations, want 1", n)
+	}
+}
+
 func TestBytesKeepsOnlyWhatFits(t *testing.T) {
 	tb := intern.New(4, 8)
 	long := []byte("SELECT 12345")
-	if a, b := tb.Bytes(long), tb.Bytes(long); a != string(long) || unsafe.StringData(a) == unsafe.StringData(b) {
+	if a, b, c := tb.Bytes(long), tb.Bytes(long), tb.Bytes(long); a != string(long) || unsafe.StringData(b) == unsafe.StringData(c) {
 		t.Fatal("a string longer than maxLen was interned")
 	}
 	if tb.Bytes(nil) != "" || tb.Bytes([]byte{}) != "" {
