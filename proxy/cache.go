@@ -687,17 +687,17 @@ func readBind(rest []byte, a *bindArgs) bool {
 // lookupExtended tries the cache for the extended-protocol group Bind,
 // [Describe portal], Execute, Sync of a prepared statement d when the whole
 // group is already buffered; rest is the Bind's body after the names. It
-// reports whether it answered the group (consuming it from the reader);
-// otherwise it returns the fills the relay must complete for the Describe
-// and the Execute.
-func (s *Session) lookupExtended(d *stmtShape, portal string, rest []byte) (answered bool, fillDesc, fill *cache.Fill) {
+// reports whether it answered the group (consuming it from the reader).
+// On a miss it sets the fills the relay completes with the group's
+// Describe and Execute (setPendingFills).
+func (s *Session) lookupExtended(d *stmtShape, portal string, rest []byte) (answered bool) {
 	c := s.srv.cache
 	if c == nil || portal != "" || c.Disabled() {
-		return false, nil, nil
+		return false
 	}
 	g, ok := s.rd.peekGroup()
 	if !ok {
-		return false, nil, nil
+		return false
 	}
 	return s.lookupGroup(d, g, rest, false)
 }
@@ -708,15 +708,15 @@ func (s *Session) lookupExtended(d *stmtShape, portal string, rest []byte) (answ
 // pgx's Exec and CacheDescribe modes send for every query. The Parse has
 // been read; sh is its statement. The rest of the group must be buffered
 // already. Like lookupExtended, it reports whether it answered the group,
-// or returns the fills of a miss.
-func (s *Session) lookupParsedGroup(sh *stmtShape) (answered bool, fillDesc, fill *cache.Fill) {
+// and sets the fills of a miss.
+func (s *Session) lookupParsedGroup(sh *stmtShape) (answered bool) {
 	c := s.srv.cache
 	if c == nil || c.Disabled() {
-		return false, nil, nil
+		return false
 	}
 	g, ok := s.rd.peekBindGroup()
 	if !ok {
-		return false, nil, nil
+		return false
 	}
 	return s.lookupGroup(sh, g, g.bind, true)
 }
@@ -726,12 +726,12 @@ func (s *Session) lookupParsedGroup(sh *stmtShape) (answered bool, fillDesc, fil
 // the group began with a Parse, whose ParseComplete the answer then starts
 // with. It allocates nothing of its own on a hit: the Bind is read in
 // place into the session's scratch buffers.
-func (s *Session) lookupGroup(d *stmtShape, g extGroup, rest []byte, parsed bool) (answered bool, fillDesc, fill *cache.Fill) {
+func (s *Session) lookupGroup(d *stmtShape, g extGroup, rest []byte, parsed bool) (answered bool) {
 	c := s.srv.cache
 	describe := g.describe
 	a := &s.scratch.bind
 	if !readBind(rest, a) {
-		return false, nil, nil
+		return false
 	}
 	vals := query.Values{Literals: d.literals}
 	if d.info != nil && d.info.Keyed() {
@@ -748,7 +748,7 @@ func (s *Session) lookupGroup(d *stmtShape, g extGroup, rest []byte, parsed bool
 	req, reason := s.cacheable(d.info, textParams, vals)
 	if reason != "" {
 		s.srv.cacheStats.add(reason)
-		return false, nil, nil
+		return false
 	}
 	s.keyBase(cache.ProtocolExtended)
 	s.kb.Statement(d.text)
@@ -770,7 +770,7 @@ func (s *Session) lookupGroup(d *stmtShape, g extGroup, rest []byte, parsed bool
 	s.kb.ResultFormats(codes)
 	key, err := s.kb.Key()
 	if err != nil {
-		return false, nil, nil
+		return false
 	}
 	req.Key, req.Database = key, s.upstreamDatabase()
 	req.Fingerprint, req.Hint = d.info.FingerprintHex, cacheHint(d.hint)
@@ -789,18 +789,20 @@ func (s *Session) lookupGroup(d *stmtShape, g extGroup, rest []byte, parsed bool
 		cancel()
 		if err != nil || e == nil {
 			s.srv.cacheStats.add("miss")
-			return false, nil, nil
+			return false
 		}
 		s.srv.cacheStats.add("hit")
 	case cache.StatusMiss:
 		s.srv.cacheStats.add("miss")
 		if describe {
-			return false, r.Fill, r.Fill
+			s.setPendingFills(r.Fill, r.Fill)
+		} else {
+			s.setPendingFills(nil, r.Fill)
 		}
-		return false, nil, r.Fill
+		return false
 	default:
 		s.srv.cacheStats.add("disabled")
-		return false, nil, nil
+		return false
 	}
 	// Answer the whole group: ParseComplete if it parsed, BindComplete,
 	// the portal's description if asked, the rows and CommandComplete,
@@ -823,5 +825,5 @@ func (s *Session) lookupGroup(d *stmtShape, g extGroup, rest []byte, parsed bool
 	o := s.startObs(d.info, d.query, telemetry.CacheHit, false)
 	s.replay(prefix, e.Result())
 	s.endObs(&o, "")
-	return true, nil, nil
+	return true
 }

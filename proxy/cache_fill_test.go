@@ -52,33 +52,13 @@ func TestAFillAbandonedByAnErrorIsNeverCompletedByAnotherStatement(t *testing.T)
 		&pgproto3.Execute{},
 		&pgproto3.Sync{},
 	}
-	for _, m := range group {
-		r.fe.Send(m)
-	}
-	if err := r.fe.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	r.expectError("ERROR", "53300")
-	for {
-		if _, ok := r.receive().(*pgproto3.ReadyForQuery); ok {
-			break
-		}
-	}
+	r.failWith("53300", group...)
 	if n := cc.Stats().Fills; n != 0 {
 		t.Fatalf("%d fills still in progress after pgwarp failed their batch", n)
 	}
 	// A simple query whose lease times out leaves no fill either, which
 	// would keep identical queries of other clients waiting for it.
-	r.fe.Send(&pgproto3.Query{String: publicSQL + " WHERE v <> ''"})
-	if err := r.fe.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	r.expectError("ERROR", "53300")
-	for {
-		if _, ok := r.receive().(*pgproto3.ReadyForQuery); ok {
-			break
-		}
-	}
+	r.failWith("53300", &pgproto3.Query{String: publicSQL + " WHERE v <> ''"})
 	if n := cc.Stats().Fills; n != 0 {
 		t.Fatalf("%d fills still in progress after a simple query's lease timed out", n)
 	}
@@ -98,6 +78,23 @@ func TestAFillAbandonedByAnErrorIsNeverCompletedByAnotherStatement(t *testing.T)
 		got := rawResponse(t, r, group...)
 		if want := "public"; !bytes.Contains(got, []byte(want)) || bytes.Contains(got, []byte("secret")) {
 			t.Fatalf("run %d of %q returned %q", i, publicSQL, got)
+		}
+	}
+}
+
+// failWith sends msgs and expects an ERROR with code, then ReadyForQuery.
+func (r *rawConn) failWith(code string, msgs ...pgproto3.FrontendMessage) {
+	r.t.Helper()
+	for _, m := range msgs {
+		r.fe.Send(m)
+	}
+	if err := r.fe.Flush(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.expectError("ERROR", code)
+	for {
+		if _, ok := r.receive().(*pgproto3.ReadyForQuery); ok {
+			return
 		}
 	}
 }

@@ -281,8 +281,7 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 		if m, err := decodeParse(body, s.srv.texts); err == nil {
 			sh := s.shapeOf(m.query, m.types)
 			if m.name == "" {
-				answered, fillDesc, fill := s.lookupParsedGroup(&sh)
-				if answered {
+				if s.lookupParsedGroup(&sh) {
 					// The backend keeps the unnamed statement it
 					// had; reparseUnnamed replaces it when the
 					// client next uses its own.
@@ -290,7 +289,6 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 					s.unnamedStale = true
 					return true
 				}
-				s.setPendingFills(fillDesc, fill)
 				s.unnamedStale = false
 			}
 			s.sessionStmts[m.name] = sh
@@ -307,11 +305,9 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 				s.mu.Unlock()
 			}
 			if ok {
-				answered, fillDesc, fill := s.lookupExtended(&sh, portal, rest)
-				if answered {
+				if s.lookupExtended(&sh, portal, rest) {
 					return true
 				}
-				s.setPendingFills(fillDesc, fill)
 			}
 			s.mu.Lock()
 			s.notePortalLocked(portal, &sh, rest)

@@ -175,11 +175,9 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			}
 			s.mu.Unlock()
 			if lookup {
-				answered, fillDesc, fill := s.lookupExtended(&sh, portal, rest)
-				if answered {
+				if s.lookupExtended(&sh, portal, rest) {
 					return nil
 				}
-				s.setPendingFills(fillDesc, fill)
 			}
 			s.mu.Lock()
 			if s.unnamed != nil {
@@ -198,11 +196,9 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			return nil
 		}
 		if !reshaped {
-			answered, fillDesc, fill := s.lookupExtended(&d.stmtShape, portal, rest)
-			if answered {
+			if s.lookupExtended(&d.stmtShape, portal, rest) {
 				return nil
 			}
-			s.setPendingFills(fillDesc, fill)
 		}
 		s.mu.Lock()
 		s.notePortalLocked(portal, &d.stmtShape, rest)
@@ -319,8 +315,7 @@ func (s *Session) markReshapedLocked(d *stmtDef) {
 
 func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
 	u := new(s.shapeOf(m.query, m.types))
-	answered, fillDesc, fill := s.lookupParsedGroup(u)
-	if answered {
+	if s.lookupParsedGroup(u) {
 		// No backend saw this Parse: the next one that needs the
 		// statement parses it first (forwardWithUnnamed).
 		s.mu.Lock()
@@ -328,7 +323,6 @@ func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
 		s.mu.Unlock()
 		return nil
 	}
-	s.setPendingFills(fillDesc, fill)
 	s.mu.Lock()
 	s.unnamed = u
 	if err := s.reserveLocked(); err != nil {
