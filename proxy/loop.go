@@ -384,6 +384,7 @@ func (s *Session) pushLocked(e expectation) {
 		if e.done != nil {
 			e.done(false)
 		}
+		finishFill(&e, false, s.srv)
 		return
 	}
 	if e.kind.endsWithReadyForQuery() {
