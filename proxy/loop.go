@@ -385,6 +385,7 @@ func (s *Session) pushLocked(e expectation) {
 			e.done(false)
 		}
 		finishFill(&e, false, s.srv)
+		s.dropObs(&e.obs)
 		return
 	}
 	if e.kind.endsWithReadyForQuery() {
