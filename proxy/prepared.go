@@ -162,6 +162,11 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		if err != nil {
 			return newFatal(CodeProtocolViolation, "invalid Bind message")
 		}
+		// A Bind defines its portal anew: a Describe owed to the old
+		// one (its batch failed before its Execute) is not owed to it.
+		s.mu.Lock()
+		delete(s.describeNext, portal)
+		s.mu.Unlock()
 		if name == "" {
 			s.mu.Lock()
 			var sh stmtShape
