@@ -10,6 +10,7 @@ import (
 
 	"github.com/pgwarp/pgwarp/internal/pgtest"
 	"github.com/pgwarp/pgwarp/proxy"
+	"github.com/pgwarp/pgwarp/proxy/proxytest"
 )
 
 // TestAFillAbandonedByAnErrorIsNeverCompletedByAnotherStatement: a cache
@@ -95,6 +96,57 @@ func (r *rawConn) failWith(code string, msgs ...pgproto3.FrontendMessage) {
 	for {
 		if _, ok := r.receive().(*pgproto3.ReadyForQuery); ok {
 			return
+		}
+	}
+}
+
+// TestAFillIsGivenUpWhenTheServerSkipsItsExecute: the server rejects a
+// Bind (a parameter that is not an integer) of a group whose lookup
+// missed; the group's Describe and Execute, which carry the fill, are
+// skipped. The fill must end with them, or identical requests would wait
+// for it forever.
+func TestAFillIsGivenUpWhenTheServerSkipsItsExecute(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	pgtest.Exec(t, c, db, `CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO items VALUES (1, 'one')`)
+	p, cc := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction})
+	warm(t, p, connect(t, p, db), "SELECT v FROM items WHERE id = 1")
+	r := dialRaw(t, p)
+	r.startup(db, 3, 0)
+	const sql = "SELECT v FROM items WHERE id = $1"
+	for i := range 2 {
+		r.failWith("22P02",
+			&pgproto3.Parse{Query: sql, ParameterOIDs: []uint32{23}},
+			&pgproto3.Bind{ParameterFormatCodes: []int16{0}, Parameters: [][]byte{[]byte("not a number")}},
+			&pgproto3.Describe{ObjectType: 'P'},
+			&pgproto3.Execute{},
+			&pgproto3.Sync{})
+		if n := cc.Stats().Fills; n != 0 {
+			t.Fatalf("run %d: %d fills still in progress after the server skipped their Execute", i, n)
+		}
+	}
+}
+
+// TestAnotherClientsUnnamedStatementIsNeverRun: a backend keeps the
+// unnamed statement of the client it last served; a client that binds or
+// describes the unnamed statement without having parsed one gets 26000, as
+// from PostgreSQL, not the other client's statement.
+func TestAnotherClientsUnnamedStatementIsNeverRun(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	p := proxytest.Start(t, c, proxytest.Options{Mode: proxy.PoolTransaction, MaxSize: 1})
+	a := dialRaw(t, p)
+	a.startup(db, 3, 0)
+	rawResponse(t, a, &pgproto3.Parse{Query: "SELECT 'secret of A' AS s"}, &pgproto3.Bind{}, &pgproto3.Execute{}, &pgproto3.Sync{})
+	b := dialRaw(t, p)
+	b.startup(db, 3, 0)
+	for _, msgs := range [][]pgproto3.FrontendMessage{
+		{&pgproto3.Bind{}, &pgproto3.Execute{}, &pgproto3.Sync{}},
+		{&pgproto3.Describe{ObjectType: 'S'}, &pgproto3.Sync{}},
+	} {
+		got := rawResponse(t, b, msgs...)
+		if bytes.Contains(got, []byte("secret")) || !bytes.Contains(got, []byte("26000")) {
+			t.Fatalf("%T without a Parse: %q, want error 26000", msgs[0], got)
 		}
 	}
 }

@@ -30,6 +30,7 @@ const (
 	CodeInsufficientPrivilege   = "42501"
 	CodeSystemError             = "58000"
 	CodeTransactionTimeout      = "25P04"
+	CodeInFailedTransaction     = "25P02"
 	CodeInvalidParameterValue   = "22023"
 	CodeDuplicatePreparedStmt   = "42P05"
 	CodeUndefinedPreparedStmt   = "26000"

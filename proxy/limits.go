@@ -387,7 +387,7 @@ func (s *Session) failedTransaction(typ byte, body []byte) error {
 			s.txTimeoutReported = true
 			return violationError(s.txTimeout)
 		}
-		return newError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
+		return errInFailedTransaction()
 	}
 	end := func() {
 		s.txTimeout, s.txTimeoutReported = nil, false
@@ -463,4 +463,10 @@ func (s *Session) failedTransaction(typ byte, body []byte) error {
 	s.mu.Unlock()
 	s.sendErrorFor(e, typ)
 	return nil
+}
+
+// errInFailedTransaction is PostgreSQL's answer to a statement in a failed
+// transaction block.
+func errInFailedTransaction() *Error {
+	return newError(CodeInFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block")
 }

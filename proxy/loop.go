@@ -381,7 +381,10 @@ func (s *Session) classify(text []byte) *query.Info {
 // until Sync after an error (it will not answer those).
 func (s *Session) pushLocked(e expectation) {
 	if s.serverSkip && !e.kind.endsWithReadyForQuery() {
-		if e.done != nil {
+		switch {
+		case e.onSkip != nil:
+			e.onSkip()
+		case e.done != nil:
 			e.done(false)
 		}
 		finishFill(&e, false, s.srv)
@@ -632,7 +635,40 @@ func (s *Session) sendErrorFor(e *Error, typ byte) {
 		return
 	}
 	s.skipToSync = true
+	s.mu.Lock()
+	skipping := s.serverSkip
+	s.mu.Unlock()
+	if skipping {
+		// The server already failed the batch and skips to its Sync:
+		// PostgreSQL would not have answered this message at all.
+		return
+	}
 	s.emit(msg)
+	s.failUpstreamBatch()
+}
+
+// failedBatchPortal names a portal that never exists: executing it makes
+// the server fail a batch.
+const failedBatchPortal = "pgwarp_failed_batch"
+
+// failUpstreamBatch makes the server fail the extended-protocol batch
+// pgwarp has just failed itself, as PostgreSQL would have had the failing
+// message reached it: what the batch already ran (an UPDATE before a Bind
+// of a statement that does not exist, say) is rolled back at its Sync with
+// the implicit transaction, or leaves an explicit one failed. It sends an
+// Execute of a portal that does not exist, whose error is swallowed;
+// nothing needs doing when the server already failed the batch, or
+// outside a transaction block when no message of the batch reached it.
+func (s *Session) failUpstreamBatch() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lease == nil || s.serverSkip || (!s.batchOpen && s.txStatus == txIdle) {
+		return
+	}
+	s.openBatchLocked()
+	s.pushLocked(expectation{kind: expectExecute, swallow: true, swallowErrors: true})
+	body := append(appendCString(nil, failedBatchPortal), 0, 0, 0, 0)
+	s.out = appendMsg(s.out, msgExecute, body)
 }
 
 // flush writes the collected messages to the backend.

@@ -153,6 +153,37 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		if err != nil {
 			return newFatal(CodeProtocolViolation, "invalid Parse message")
 		}
+		s.mu.Lock()
+		// The status is the one of the last ReadyForQuery: it holds
+		// until a queued Sync or Query is answered.
+		failed := s.lease != nil && s.txStatus == txFailed && !s.q.hasSync()
+		s.mu.Unlock()
+		if failed {
+			// PostgreSQL refuses a Parse in a failed transaction block
+			// before it looks at the name (only COMMIT and ROLLBACK
+			// pass); pgwarp would otherwise answer some Parses itself.
+			if info := s.srv.classify.Classify(m.query).Info; info.Err == nil && !isTxExit(info) {
+				if m.name == "" {
+					// It drops the old unnamed statement first,
+					// unless the server skips it (an earlier
+					// message of the batch failed).
+					s.mu.Lock()
+					if s.q.empty() {
+						s.unnamed = nil
+					} else {
+						old := s.unnamed
+						s.q.push(expectation{kind: expectSynth, done: func(ok bool) {
+							if ok && s.unnamed == old {
+								s.unnamed = nil
+							}
+						}})
+					}
+					s.mu.Unlock()
+				}
+				s.sendErrorFor(errInFailedTransaction(), msgParse)
+				return nil
+			}
+		}
 		if m.name == "" {
 			return s.parseUnnamed(m, body)
 		}
@@ -236,33 +267,72 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		if err != nil {
 			return newFatal(CodeProtocolViolation, "invalid Close message")
 		}
-		if kind == 'P' || name == "" {
-			if kind == 'S' {
-				s.mu.Lock()
-				s.unnamed = nil
-				s.mu.Unlock()
-			}
+		if kind == 'S' && name == "" {
+			return s.closeUnnamed(body)
+		}
+		if kind == 'P' {
 			return s.forward(expectClose, typ, body)
 		}
 		// The statement stays prepared on backends for other clients;
 		// closing a name that does not exist is not an error.
 		s.mu.Lock()
-		var d *stmtDef
-		if cs := s.stmts[name]; cs != nil {
-			d = cs.def
+		if s.serverSkip {
+			// The server is skipping to Sync: PostgreSQL would not
+			// have closed it either.
+			s.mu.Unlock()
+			return nil
 		}
+		cs := s.stmts[name]
 		delete(s.stmts, name)
 		if s.lease != nil {
 			s.openBatchLocked()
 		}
+		if s.lease != nil && !s.q.empty() {
+			// Answered in turn; if the server skips the batch before
+			// it, the name is the client's again.
+			s.q.push(expectation{kind: expectSynth, synth: closeComplete, done: func(ok bool) {
+				switch {
+				case cs == nil:
+				case !ok && s.stmts[name] == nil:
+					s.stmts[name] = cs
+				default:
+					s.srv.stmts.release(cs.def)
+				}
+			}})
+			s.mu.Unlock()
+			return nil
+		}
 		s.mu.Unlock()
-		if d != nil {
-			s.srv.stmts.release(d)
+		if cs != nil {
+			s.srv.stmts.release(cs.def)
 		}
 		s.emit(closeComplete)
 		return nil
 	}
 	panic("BUG: forwardExtended called for message type " + string(typ))
+}
+
+// closeUnnamed forwards a Close of the unnamed statement. The client's
+// unnamed statement is gone at once, for the messages after it; if the
+// server skips the Close (an earlier message of the batch failed), it is
+// the client's again, as in PostgreSQL.
+func (s *Session) closeUnnamed(body []byte) error {
+	s.mu.Lock()
+	if err := s.reserveLocked(); err != nil {
+		s.mu.Unlock()
+		return s.leaseFailed(err, msgClose)
+	}
+	s.openBatchLocked()
+	old, onBackend := s.unnamed, s.unnamedOnBackend
+	s.unnamed = nil
+	s.pushLocked(expectation{kind: expectClose, onSkip: func() {
+		if s.unnamed == nil {
+			s.unnamed, s.unnamedOnBackend = old, onBackend
+		}
+	}})
+	s.mu.Unlock()
+	s.out = appendMsg(s.out, msgClose, body)
+	return nil
 }
 
 var (
@@ -329,6 +399,7 @@ func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
 		return nil
 	}
 	s.mu.Lock()
+	old, oldOnBackend := s.unnamed, s.unnamedOnBackend
 	s.unnamed = u
 	if err := s.reserveLocked(); err != nil {
 		s.mu.Unlock()
@@ -337,8 +408,14 @@ func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
 	s.openBatchLocked()
 	s.unnamedOnBackend = true
 	s.pushLocked(expectation{kind: expectParse, done: func(ok bool) {
+		// A Parse that fails has dropped the old statement all the
+		// same.
 		if !ok && s.unnamed == u {
 			s.unnamed = nil
+		}
+	}, onSkip: func() {
+		if s.unnamed == u {
+			s.unnamed, s.unnamedOnBackend = old, oldOnBackend
 		}
 	}})
 	s.openBatchLocked()
@@ -509,6 +586,13 @@ func (s *Session) shapeStillSameLocked(v *stmtVersion) bool {
 // re-parsing it first when it was parsed on another backend.
 func (s *Session) forwardWithUnnamed(kind expectKind, typ byte, body []byte) error {
 	s.mu.Lock()
+	if s.unnamed == nil {
+		// The client has no unnamed statement; the backend may still
+		// have the one of the client it served before.
+		s.mu.Unlock()
+		s.sendErrorFor(newError(CodeUndefinedPreparedStmt, "unnamed prepared statement does not exist"), typ)
+		return nil
+	}
 	if err := s.reserveLocked(); err != nil {
 		s.mu.Unlock()
 		return s.leaseFailed(err, typ)

@@ -98,6 +98,11 @@ type expectation struct {
 	// expectation completes: ok is false when the server reported an
 	// error for it or skipped it after an earlier error.
 	done func(ok bool)
+	// onSkip, if set, runs instead of done(false) when the server skips
+	// the message because an earlier one of its batch failed: the message
+	// then had no effect at all, where a failure may have had some (a
+	// failed Parse of the unnamed statement still drops the old one).
+	onSkip func()
 	// info is the classification of the statements this message runs
 	// (Query, Execute); stmtIdx counts the CommandCompletes seen, to match
 	// each to its statement.

@@ -33,6 +33,7 @@ type relay struct {
 	passFill *expectation // the streamed row also goes into this fill
 	out      emitter
 	done     chan struct{}
+	skipped  []expectation // skipBatch's buffer
 }
 
 // startRelayLocked starts the relay goroutine of a new lease; mu is held.
@@ -254,7 +255,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 			} else if head.errCode == "" {
 				head.errCode = code
 			}
-		} else if !s.mute {
+		} else if !s.mute && !head.swallow {
 			// A Parse, Bind or Describe failed: no statement's
 			// observation logs it.
 			info := head.info
@@ -278,11 +279,7 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		}
 		// The extended-protocol message failed: the server now skips
 		// everything up to Sync.
-		r.complete(false)
-		for head = s.q.peek(); head != nil && !head.kind.endsWithReadyForQuery(); head = s.q.peek() {
-			r.complete(false)
-		}
-		if head == nil {
+		if head = r.skipBatch(); head == nil {
 			s.serverSkip = true
 		}
 	case msgParseComplete:
@@ -610,6 +607,44 @@ func (r *relay) complete(ok bool) {
 	}
 }
 
+// skipBatch ends the head expectation, which failed, and every one queued
+// after it up to its batch's Sync, as the server skips their messages, and
+// returns the Sync's expectation (nil when it is not queued yet). pgwarp's
+// own answers among them (a ParseComplete for a statement the backend
+// already had, an error pgwarp raised) are dropped too: PostgreSQL would
+// not have answered those messages. A skipped Describe or Execute gives up
+// its cache fill, and a skipped Execute its observation. Their done
+// callbacks run last first, as an undo: a Parse that took back a name a
+// Close had just given up is undone before the Close is.
+func (r *relay) skipBatch() *expectation {
+	s := r.s
+	skipped := r.skipped[:0]
+	var head *expectation
+	for {
+		skipped = append(skipped, s.q.pop())
+		if head = s.q.peek(); head == nil || head.kind.endsWithReadyForQuery() {
+			break
+		}
+	}
+	for i := len(skipped) - 1; i >= 0; i-- {
+		e := &skipped[i]
+		switch {
+		case i > 0 && e.onSkip != nil: // skipped[0] failed
+			e.onSkip()
+		case e.done != nil:
+			e.done(false)
+		}
+		finishFill(e, false, s.srv)
+		s.dropObs(&e.obs)
+		skipped[i] = expectation{}
+	}
+	r.skipped = skipped[:0]
+	if head == nil {
+		s.cond.Broadcast()
+	}
+	return head
+}
+
 // flushSynth sends the synthetic responses at the head of the queue.
 func (r *relay) flushSynth() {
 	s := r.s
@@ -693,7 +728,16 @@ func (r *relay) fail(err error) {
 	// The transaction's writes may have committed just before the
 	// backend went away: invalidate what they touched all the same.
 	s.endInvalidationsLocked()
-	s.q.clear()
+	// Nothing queued will be answered: give up fills (identical requests
+	// would wait for them) and references as if the server skipped all.
+	for !s.q.empty() {
+		e := s.q.pop()
+		if e.done != nil {
+			e.done(false)
+		}
+		finishFill(&e, false, s.srv)
+		s.dropObs(&e.obs)
+	}
 	s.batchOpen, s.copyOut, s.serverSkip = false, false, false
 	s.copyIn.Store(false)
 	s.txStatus = txIdle
