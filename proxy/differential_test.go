@@ -20,7 +20,7 @@ import (
 // sequences of simple queries and extended-protocol batches (named and
 // unnamed statements, Describe, row limits, Close, errors, writes and
 // transaction blocks) go to PostgreSQL directly and, the same, through
-// pgwarp in transaction mode with its cache on, each to its own copy of
+// pgwarp in either pool mode with its cache on, each to its own copy of
 // one database. Every answer must match message for message (server-side
 // details that differ between two databases aside). Through pgwarp the
 // bytes of each batch arrive in random pieces.
@@ -28,7 +28,6 @@ import (
 // The seeds are fixed so that the test is repeatable; PGWARP_DIFF_SEEDS=n
 // runs n more random ones, and PGWARP_DIFF_SEED=s only seed s.
 func TestRandomBatchesAnswerAsPostgresDoes(t *testing.T) {
-	c := pgtest.Shared(t)
 	seeds := []uint64{1, 2, 3, 4}
 	if v, err := strconv.ParseUint(os.Getenv("PGWARP_DIFF_SEED"), 10, 64); err == nil {
 		seeds = []uint64{v}
@@ -38,43 +37,48 @@ func TestRandomBatchesAnswerAsPostgresDoes(t *testing.T) {
 			seeds = append(seeds, rand.Uint64())
 		}
 	}
+	for _, m := range modes {
+		for _, seed := range seeds {
+			t.Run(fmt.Sprint(m.name, "/seed=", seed), func(t *testing.T) { diffRun(t, m.mode, seed) })
+		}
+	}
+}
+
+func diffRun(t *testing.T, mode proxy.PoolMode, seed uint64) {
+	c := pgtest.Shared(t)
 	const setup = `CREATE TABLE dt (id int PRIMARY KEY, v text NOT NULL);
 		INSERT INTO dt SELECT g, 'v' || g FROM generate_series(1, 5) g`
-	for _, seed := range seeds {
-		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
-			dbDirect, dbProxy := pgtest.CreateDatabase(t, c), pgtest.CreateDatabase(t, c)
-			pgtest.Exec(t, c, dbDirect, setup)
-			pgtest.Exec(t, c, dbProxy, setup)
-			p, _ := startCached(t, dbProxy, cacheSetup{mode: proxy.PoolTransaction, size: 2})
-			// The catalog loads on first use: let it, so that the
-			// cache takes part.
-			warm(t, p, connect(t, p, dbProxy), "SELECT v FROM dt WHERE id = 1")
+	dbDirect, dbProxy := pgtest.CreateDatabase(t, c), pgtest.CreateDatabase(t, c)
+	pgtest.Exec(t, c, dbDirect, setup)
+	pgtest.Exec(t, c, dbProxy, setup)
+	p, _ := startCached(t, dbProxy, cacheSetup{mode: mode, size: 2})
+	// The catalog loads on first use: let it, so that the
+	// cache takes part.
+	warm(t, p, connect(t, p, dbProxy), "SELECT v FROM dt WHERE id = 1")
 
-			direct := dialRawAddr(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port())))
-			direct.startup(dbDirect, 3, 0)
-			through := dialRaw(t, p)
-			through.startup(dbProxy, 3, 0)
-			gen := rand.New(rand.NewPCG(seed, 1))
-			cut := rand.New(rand.NewPCG(seed, 2))
-			var history []string // the last batches and answers, for the failure report
-			for i := range 150 {
-				batch, syncs := randomBatch(gen)
-				want := direct.exchange(batch, syncs, nil)
-				got := through.exchange(batch, syncs, cut)
-				w, g := strings.Join(want, "\n"), strings.Join(got, "\n")
-				if w != g {
-					t.Fatalf("seed %d, batch %d:\n%s\nPostgreSQL answered:\n%s\npgwarp answered:\n%s\n\nthe batches before it:\n%s",
-						seed, i, describeBatch(batch), w, g, strings.Join(history, "\n"))
-				}
-				history = append(history, fmt.Sprintf("batch %d:\n%s answered:\n%s\n", i, describeBatch(batch), w))
-				if len(history) > 4 {
-					history = history[1:]
-				}
-			}
-			if p.Server.CacheOutcomes()["hit"] == 0 {
-				t.Errorf("no read was a cache hit: %v", p.Server.CacheOutcomes())
-			}
-		})
+	direct := dialRawAddr(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port())))
+	direct.startup(dbDirect, 3, 0)
+	through := dialRaw(t, p)
+	through.startup(dbProxy, 3, 0)
+	gen := rand.New(rand.NewPCG(seed, 1))
+	cut := rand.New(rand.NewPCG(seed, 2))
+	var history []string // the last batches and answers, for the failure report
+	for i := range 150 {
+		batch, syncs := randomBatch(gen)
+		want := direct.exchange(batch, syncs, nil)
+		got := through.exchange(batch, syncs, cut)
+		w, g := strings.Join(want, "\n"), strings.Join(got, "\n")
+		if w != g {
+			t.Fatalf("seed %d, batch %d:\n%s\nPostgreSQL answered:\n%s\npgwarp answered:\n%s\n\nthe batches before it:\n%s",
+				seed, i, describeBatch(batch), w, g, strings.Join(history, "\n"))
+		}
+		history = append(history, fmt.Sprintf("batch %d:\n%s answered:\n%s\n", i, describeBatch(batch), w))
+		if len(history) > 4 {
+			history = history[1:]
+		}
+	}
+	if p.Server.CacheOutcomes()["hit"] == 0 {
+		t.Errorf("no read was a cache hit: %v", p.Server.CacheOutcomes())
 	}
 }
 

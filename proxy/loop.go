@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,9 +117,14 @@ func (s *Session) handle(typ byte, body []byte) error {
 			s.mu.Lock()
 			s.unnamed, s.unnamedOnBackend = nil, false
 			s.mu.Unlock()
-		} else if s.unnamedStale {
+		} else {
+			// Answered from the cache, the query leaves the backend's
+			// unnamed statement in place: the client's is gone all
+			// the same, and pgwarp refuses its use.
+			s.mu.Lock()
 			delete(s.sessionStmts, "")
-			s.unnamedStale = false
+			s.mu.Unlock()
+			s.unnamedStale.Store(false)
 		}
 		answered, fill := s.lookupQuery(res, text)
 		if answered {
@@ -135,15 +141,27 @@ func (s *Session) handle(typ byte, body []byte) error {
 		if s.renaming() {
 			return s.forwardExtended(typ, body)
 		}
-		if answered := s.trackSessionStatement(typ, body); answered {
+		answered, hooks := s.trackSessionStatement(typ, body)
+		if answered {
 			return nil
 		}
-		if s.unnamedStale && usesUnnamedStatement(typ, body) {
-			if answered, err := s.reparseUnnamed(typ); answered || err != nil {
-				return err
+		if usesUnnamedStatement(typ, body) {
+			s.mu.Lock()
+			_, exists := s.sessionStmts[""]
+			s.mu.Unlock()
+			switch {
+			case !exists:
+				// The backend may still have one the client
+				// destroyed with a query the cache answered.
+				s.sendErrorFor(newError(CodeUndefinedPreparedStmt, "unnamed prepared statement does not exist"), typ)
+				return nil
+			case s.unnamedStale.Load():
+				if answered, err := s.reparseUnnamed(typ); answered || err != nil {
+					return err
+				}
 			}
 		}
-		return s.forward(kindOf(typ, body), typ, body)
+		return s.forwardHooked(kindOf(typ, body), typ, body, nil, hooks)
 	case msgExecute:
 		if s.skipToSync {
 			return nil
@@ -202,8 +220,24 @@ func (s *Session) forward(kind expectKind, typ byte, body []byte) error {
 // forwardInfo is forward for a message that runs statements classified as
 // info (nil when unknown or not needed).
 func (s *Session) forwardInfo(kind expectKind, typ byte, body []byte, info *query.Info) error {
+	return s.forwardHooked(kind, typ, body, info, stmtHooks{})
+}
+
+// stmtHooks are what pgwarp runs when a message that changed the client's
+// statements ahead of the server fails (done(false)) or is skipped
+// (onSkip), to match what PostgreSQL then keeps; see expectation.
+type stmtHooks struct {
+	done   func(ok bool)
+	onSkip func()
+}
+
+// forwardHooked is forwardInfo with hooks on the message's expectation.
+func (s *Session) forwardHooked(kind expectKind, typ byte, body []byte, info *query.Info, h stmtHooks) error {
 	s.mu.Lock()
 	if err := s.reserveLocked(); err != nil {
+		if h.done != nil {
+			h.done(false)
+		}
 		s.mu.Unlock()
 		return s.leaseFailed(err, typ)
 	}
@@ -241,7 +275,7 @@ func (s *Session) forwardInfo(kind expectKind, typ byte, body []byte, info *quer
 	if kind == expectExecute {
 		s.batchRan = true
 	}
-	e := expectation{kind: kind, info: info, run: rn}
+	e := expectation{kind: kind, info: info, run: rn, done: h.done, onSkip: h.onSkip}
 	switch kind {
 	case expectQuery, expectExecute:
 		e.vals, s.nextVals = s.nextVals, query.Values{}
@@ -275,7 +309,7 @@ func cstringBytes(body []byte) []byte {
 // pass through unchanged), what each prepared statement and portal runs,
 // for policies, invalidation and the cache. It reports whether a Bind group
 // was answered from the cache.
-func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
+func (s *Session) trackSessionStatement(typ byte, body []byte) (answered bool, h stmtHooks) {
 	switch typ {
 	case msgParse:
 		if m, err := decodeParse(body, s.srv.texts); err == nil {
@@ -285,17 +319,51 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 					// The backend keeps the unnamed statement it
 					// had; reparseUnnamed replaces it when the
 					// client next uses its own.
+					s.mu.Lock()
 					s.sessionStmts[""] = sh
-					s.unnamedStale = true
-					return true
+					s.mu.Unlock()
+					s.unnamedStale.Store(true)
+					return true, stmtHooks{}
 				}
-				s.unnamedStale = false
+				s.unnamedStale.Store(false)
 			}
+			// The name means the new statement for the messages
+			// after the Parse; if the server rejects or skips the
+			// Parse, it means again what it means to PostgreSQL.
+			s.mu.Lock()
+			old, had := s.sessionStmts[m.name]
 			s.sessionStmts[m.name] = sh
+			s.mu.Unlock()
+			name := m.name
+			restore := func() {
+				if cur, ok := s.sessionStmts[name]; !ok || !sameStatement(cur, sh) {
+					return
+				}
+				if had {
+					s.sessionStmts[name] = old
+				} else {
+					delete(s.sessionStmts, name)
+				}
+			}
+			h = stmtHooks{onSkip: restore, done: func(ok bool) {
+				switch {
+				case ok:
+				case name == "":
+					// A failed Parse of the unnamed statement drops
+					// the old one too.
+					if cur, ok := s.sessionStmts[""]; ok && sameStatement(cur, sh) {
+						delete(s.sessionStmts, "")
+					}
+				default:
+					restore()
+				}
+			}}
 		}
 	case msgBind:
 		if portal, stmt, rest, err := decodeBindNames(body); err == nil {
+			s.mu.Lock()
 			sh, ok := s.sessionStmts[stmt]
+			s.mu.Unlock()
 			if ok && stmt == "" {
 				// The unnamed statement's Bind is looked up only
 				// when it starts a batch (pgx's DescribeExec mode);
@@ -306,7 +374,7 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 			}
 			if ok {
 				if s.lookupExtended(&sh, portal, rest) {
-					return true
+					return true, stmtHooks{}
 				}
 			}
 			s.mu.Lock()
@@ -315,13 +383,33 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) bool {
 		}
 	case msgClose:
 		if kind, name, err := decodeTarget(body); err == nil && kind == 'S' {
+			s.mu.Lock()
+			old, had := s.sessionStmts[name]
 			delete(s.sessionStmts, name)
+			s.mu.Unlock()
+			stale := s.unnamedStale.Load() && name == ""
 			if name == "" {
-				s.unnamedStale = false
+				s.unnamedStale.Store(false)
+			}
+			if had {
+				h.onSkip = func() {
+					if _, taken := s.sessionStmts[name]; !taken {
+						s.sessionStmts[name] = old
+						if stale {
+							s.unnamedStale.Store(true)
+						}
+					}
+				}
 			}
 		}
 	}
-	return false
+	return false, h
+}
+
+// sameStatement reports whether two shapes are the same statement text
+// with the same parameter types.
+func sameStatement(a, b stmtShape) bool {
+	return a.query == b.query && slices.Equal(a.types, b.types)
 }
 
 // usesUnnamedStatement reports whether a Bind or a Describe refers to the
@@ -344,8 +432,8 @@ func usesUnnamedStatement(typ byte, body []byte) bool {
 // reports whether it answered that message itself (with an error), or
 // the session must end (err).
 func (s *Session) reparseUnnamed(typ byte) (answered bool, err error) {
-	sh := s.sessionStmts[""]
 	s.mu.Lock()
+	sh := s.sessionStmts[""]
 	if err := s.reserveLocked(); err != nil {
 		s.mu.Unlock()
 		return true, s.leaseFailed(err, typ)
@@ -355,7 +443,7 @@ func (s *Session) reparseUnnamed(typ byte) (answered bool, err error) {
 	s.pushLocked(expectation{kind: expectParse, swallow: true})
 	s.openBatchLocked()
 	s.mu.Unlock()
-	s.unnamedStale = false
+	s.unnamedStale.Store(false)
 	return false, nil
 }
 

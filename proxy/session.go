@@ -169,8 +169,9 @@ type Session struct {
 	retryWake         atomic.Bool
 	describeNext      map[string]bool // portals whose statement changed shape (retry.go)
 
-	// Cache (cache.go). kb, replayBuf, scratch, nextDescFill, nextExecFill
-	// and sessionStmts belong to the session goroutine; txInvalid and
+	// Cache (cache.go). kb, replayBuf, scratch, nextDescFill and
+	// nextExecFill belong to the session goroutine; sessionStmts is
+	// guarded by mu (the relay undoes a Parse the server rejected); txInvalid and
 	// txInvalidAll are guarded by mu.
 	kb           cache.KeyBuilder
 	replayBuf    []byte
@@ -180,7 +181,7 @@ type Session struct {
 	sessionStmts map[string]stmtShape // session mode: the client's statements
 	// unnamedStale: session mode, the cache answered the client's Parse
 	// of the unnamed statement, so the backend's is another one.
-	unnamedStale bool
+	unnamedStale atomic.Bool
 	txInvalid    []cache.TableID
 	txWrites     []cache.Write // row-keyed writes of the transaction
 	txInvalidAll bool
