@@ -1,5 +1,7 @@
 package query
 
+import "strings"
+
 // Token is a lexical token as the tests see it.
 type Token struct {
 	Kind         string
@@ -66,13 +68,15 @@ func LiteralVariant(sql string) string {
 			if t.timeRelative {
 				repl = "'now'"
 			}
-			switch c := sql[t.start]; c {
-			case 'n', 'N':
-				repl = "N" + repl
-			case '$':
-				// A dollar-quoted string stays one: a quoted one
-				// after a string and a newline would continue it.
+			// The variant keeps the string's kind: N'…', E'…' and
+			// U&'…' keep their prefix, a dollar-quoted string stays
+			// dollar-quoted. A plain '…' after a string and a newline
+			// would continue that string instead.
+			tok := sql[t.start:t.end]
+			if tok[0] == '$' {
 				repl = "$$" + repl[1:len(repl)-1] + "$$"
+			} else if q := strings.IndexByte(tok, '\''); q > 0 {
+				repl = tok[:q] + repl
 			}
 		default:
 			continue
