@@ -18,8 +18,9 @@ import (
 
 // TestRandomBatchesAnswerAsPostgresDoes is a differential test: random
 // sequences of simple queries and extended-protocol batches (named and
-// unnamed statements, Describe, row limits, Close, errors, writes and
-// transaction blocks) go to PostgreSQL directly and, the same, through
+// unnamed statements and portals, Describe, row limits, Close, errors at
+// Parse and at execution, writes, transaction blocks, multi-statement
+// queries, session settings) go to PostgreSQL directly and, the same, through
 // pgwarp in either pool mode with its cache on, each to its own copy of
 // one database. Every answer must match message for message (server-side
 // details that differ between two databases aside). Through pgwarp the
@@ -101,12 +102,21 @@ var diffStatements = []struct {
 // ReadyForQuery messages answer them.
 func randomBatch(r *rand.Rand) ([]pgproto3.FrontendMessage, int) {
 	names := []string{"", "", "s1", "s2"}
+	portals := []string{"", "", "p1"}
 	param := func() [][]byte { return [][]byte{[]byte(strconv.Itoa(1 + r.IntN(7)))} }
 	if r.IntN(5) == 0 {
 		// A simple query, with the parameter spelled in.
 		st := diffStatements[r.IntN(len(diffStatements))]
 		sql := strings.ReplaceAll(st.sql, "$1", strconv.Itoa(1+r.IntN(7)))
-		switch r.IntN(8) {
+		switch r.IntN(12) {
+		case 8:
+			sql = "SELECT 1; " + sql
+		case 9:
+			sql = fmt.Sprintf("SET extra_float_digits = %d", r.IntN(3))
+		case 10:
+			sql = "SHOW extra_float_digits"
+		case 11:
+			sql = "RESET extra_float_digits"
 		case 0:
 			sql = "BEGIN"
 		case 1:
@@ -140,16 +150,24 @@ func randomBatch(r *rand.Rand) ([]pgproto3.FrontendMessage, int) {
 				}
 				msgs = append(msgs, &pgproto3.Parse{Name: name, Query: st.sql, ParameterOIDs: oids})
 			}
-			msgs = append(msgs, &pgproto3.Bind{PreparedStatement: name, ParameterFormatCodes: []int16{0}, Parameters: params,
+			portal := portals[r.IntN(len(portals))]
+			msgs = append(msgs, &pgproto3.Bind{DestinationPortal: portal, PreparedStatement: name, ParameterFormatCodes: []int16{0}, Parameters: params,
 				ResultFormatCodes: []int16{int16(r.IntN(2))}})
 			if r.IntN(2) == 0 {
-				msgs = append(msgs, &pgproto3.Describe{ObjectType: 'P'})
+				msgs = append(msgs, &pgproto3.Describe{ObjectType: 'P', Name: portal})
 			}
-			msgs = append(msgs, &pgproto3.Execute{MaxRows: uint32(r.IntN(4) / 3)})
+			msgs = append(msgs, &pgproto3.Execute{Portal: portal, MaxRows: uint32(r.IntN(4) / 3)})
+			if r.IntN(3) == 0 {
+				msgs = append(msgs, &pgproto3.Execute{Portal: portal})
+			}
 		case k < 8:
 			msgs = append(msgs, &pgproto3.Describe{ObjectType: 'S', Name: name})
 		case k < 9:
-			msgs = append(msgs, &pgproto3.Close{ObjectType: 'S', Name: name})
+			if r.IntN(3) == 0 {
+				msgs = append(msgs, &pgproto3.Close{ObjectType: 'P', Name: portals[r.IntN(len(portals))]})
+			} else {
+				msgs = append(msgs, &pgproto3.Close{ObjectType: 'S', Name: name})
+			}
 		default:
 			msgs = append(msgs, &pgproto3.Flush{})
 		}
