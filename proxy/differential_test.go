@@ -19,8 +19,8 @@ import (
 // TestRandomBatchesAnswerAsPostgresDoes is a differential test: random
 // sequences of simple queries and extended-protocol batches (named and
 // unnamed statements and portals, Describe, row limits, Close, errors at
-// Parse and at execution, writes, transaction blocks, multi-statement
-// queries, session settings) go to PostgreSQL directly and, the same, through
+// Parse and at execution, writes, COPY both ways, transaction blocks,
+// multi-statement queries, session settings) go to PostgreSQL directly and, the same, through
 // pgwarp in either pool mode with its cache on, each to its own copy of
 // one database. Every answer must match message for message (server-side
 // details that differ between two databases aside). Through pgwarp the
@@ -104,6 +104,18 @@ func randomBatch(r *rand.Rand) ([]pgproto3.FrontendMessage, int) {
 	names := []string{"", "", "s1", "s2"}
 	portals := []string{"", "", "p1"}
 	param := func() [][]byte { return [][]byte{[]byte(strconv.Itoa(1 + r.IntN(7)))} }
+	if r.IntN(25) == 0 {
+		// COPY both ways; a key already there fails the COPY FROM.
+		if r.IntN(2) == 0 {
+			return []pgproto3.FrontendMessage{&pgproto3.Query{String: "COPY (SELECT id, v FROM dt ORDER BY id) TO STDOUT"}}, 1
+		}
+		id := 6 + r.IntN(20)
+		return []pgproto3.FrontendMessage{
+			&pgproto3.Query{String: "COPY dt (id, v) FROM STDIN"},
+			&pgproto3.CopyData{Data: []byte(fmt.Sprintf("%d\tc%d\n", id, id))},
+			&pgproto3.CopyDone{},
+		}, 1
+	}
 	if r.IntN(5) == 0 {
 		// A simple query, with the parameter spelled in.
 		st := diffStatements[r.IntN(len(diffStatements))]
