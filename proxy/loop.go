@@ -465,18 +465,27 @@ func (s *Session) classify(text []byte) *query.Info {
 	return s.srv.classify.Classify(string(text)).Info
 }
 
+// abandonLocked ends an expectation the server will not answer: skipped
+// says the server skips its message after an earlier error of the batch
+// (onSkip runs, if set); otherwise the message failed, or never will be
+// answered (done(false)). Its cache fill is given up and its observation
+// dropped. mu is held.
+func (s *Session) abandonLocked(e *expectation, skipped bool) {
+	switch {
+	case skipped && e.onSkip != nil:
+		e.onSkip()
+	case e.done != nil:
+		e.done(false)
+	}
+	finishFill(e, false, s.srv)
+	s.dropObs(&e.obs)
+}
+
 // pushLocked queues an expectation, unless the server is skipping messages
 // until Sync after an error (it will not answer those).
 func (s *Session) pushLocked(e expectation) {
 	if s.serverSkip && !e.kind.endsWithReadyForQuery() {
-		switch {
-		case e.onSkip != nil:
-			e.onSkip()
-		case e.done != nil:
-			e.done(false)
-		}
-		finishFill(&e, false, s.srv)
-		s.dropObs(&e.obs)
+		s.abandonLocked(&e, true)
 		return
 	}
 	if e.kind.endsWithReadyForQuery() {

@@ -627,15 +627,7 @@ func (r *relay) skipBatch() *expectation {
 		}
 	}
 	for i := len(skipped) - 1; i >= 0; i-- {
-		e := &skipped[i]
-		switch {
-		case i > 0 && e.onSkip != nil: // skipped[0] failed
-			e.onSkip()
-		case e.done != nil:
-			e.done(false)
-		}
-		finishFill(e, false, s.srv)
-		s.dropObs(&e.obs)
+		s.abandonLocked(&skipped[i], i > 0) // skipped[0] failed
 		skipped[i] = expectation{}
 	}
 	r.skipped = skipped[:0]
@@ -732,11 +724,7 @@ func (r *relay) fail(err error) {
 	// would wait for them) and references as if the server skipped all.
 	for !s.q.empty() {
 		e := s.q.pop()
-		if e.done != nil {
-			e.done(false)
-		}
-		finishFill(&e, false, s.srv)
-		s.dropObs(&e.obs)
+		s.abandonLocked(&e, false)
 	}
 	s.batchOpen, s.copyOut, s.serverSkip = false, false, false
 	s.copyIn.Store(false)
