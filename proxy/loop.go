@@ -413,15 +413,15 @@ func sameStatement(a, b stmtShape) bool {
 }
 
 // usesUnnamedStatement reports whether a Bind or a Describe refers to the
-// unnamed statement.
+// unnamed statement, from the bytes (no names are decoded).
 func usesUnnamedStatement(typ byte, body []byte) bool {
 	switch typ {
 	case msgBind:
-		_, stmt, _, err := decodeBindNames(body)
-		return err == nil && stmt == ""
+		// The portal's name, then an empty statement name.
+		i := bytes.IndexByte(body, 0)
+		return i >= 0 && i+1 < len(body) && body[i+1] == 0
 	case msgDescribe:
-		kind, name, err := decodeTarget(body)
-		return err == nil && kind == 'S' && name == ""
+		return len(body) == 2 && body[0] == 'S' && body[1] == 0
 	}
 	return false
 }
