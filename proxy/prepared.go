@@ -153,6 +153,11 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		if err != nil {
 			return newFatal(CodeProtocolViolation, "invalid Parse message")
 		}
+		if m.name == "" {
+			// Forwarded whatever the transaction's state: the server
+			// answers, and the expectation's hooks follow its answer.
+			return s.parseUnnamed(m, body)
+		}
 		s.mu.Lock()
 		// The status is the one of the last ReadyForQuery: it holds
 		// until a queued Sync or Query is answered.
@@ -161,31 +166,12 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		if failed {
 			// PostgreSQL refuses a Parse in a failed transaction block
 			// before it looks at the name (only COMMIT and ROLLBACK
-			// pass); pgwarp would otherwise answer some Parses itself.
+			// pass); parseNamed would answer 42P05 or a ParseComplete
+			// of its own.
 			if info := s.srv.classify.Classify(m.query).Info; info.Err == nil && !isTxExit(info) {
-				if m.name == "" {
-					// It drops the old unnamed statement first,
-					// unless the server skips it (an earlier
-					// message of the batch failed).
-					s.mu.Lock()
-					if s.q.empty() {
-						s.unnamed = nil
-					} else {
-						old := s.unnamed
-						s.q.push(expectation{kind: expectSynth, done: func(ok bool) {
-							if ok && s.unnamed == old {
-								s.unnamed = nil
-							}
-						}})
-					}
-					s.mu.Unlock()
-				}
 				s.sendErrorFor(errInFailedTransaction(), msgParse)
 				return nil
 			}
-		}
-		if m.name == "" {
-			return s.parseUnnamed(m, body)
 		}
 		return s.parseNamed(m)
 	case msgBind:
