@@ -118,8 +118,8 @@ func New(cfg Config) (*Server, error) {
 	if _, err := rand.Read(s.secret); err != nil {
 		return nil, err
 	}
-	s.texts = intern.New(internSlots, internMaxLen)
-	s.tableIDs = intern.New(internSlots, 2*maxIdentifierBytes+1)
+	s.texts = intern.NewStatements()
+	s.tableIDs = intern.New(tableIDSlots, 2*maxIdentifierBytes+1)
 	if s.classify, err = query.NewClassifier(query.Config{}); err != nil {
 		return nil, err
 	}
@@ -438,11 +438,9 @@ func sameUpstream(a, b *Database) bool {
 		(a.Upstream.TLSConfig == nil) == (b.Upstream.TLSConfig == nil)
 }
 
-// The texts table of a server: at most internSlots statement texts of at
-// most internMaxLen bytes each, 4 MiB. Its table names have at most
+// The tableIDs table of a server: tableIDSlots names of at most
 // maxIdentifierBytes (NAMEDATALEN-1) per part.
 const (
-	internSlots        = 1024
-	internMaxLen       = 4096
+	tableIDSlots       = 1024
 	maxIdentifierBytes = 63
 )

@@ -62,13 +62,6 @@ type Classifier struct {
 	texts *intern.Table
 }
 
-// The texts table: at most internSlots strings of at most internMaxLen
-// bytes, 4 MiB.
-const (
-	internSlots  = 1024
-	internMaxLen = 4096
-)
-
 // entry is one memoised classification; key guards against hash
 // collisions.
 type entry struct {
@@ -109,7 +102,7 @@ func NewClassifier(cfg Config) (*Classifier, error) {
 		seed:     maphash.MakeSeed(),
 		maxBytes: cfg.MaxBytes,
 		maxEntry: cfg.MaxBytes / 64,
-		texts:    intern.New(internSlots, internMaxLen),
+		texts:    intern.NewStatements(),
 	}
 	c.buffers.New = func() any {
 		return &lexBuffers{key: make([]byte, 0, 256), text: make([]byte, 0, 256), exact: make([]byte, 0, 256), lits: make([]litSpan, 0, 16)}

@@ -14,6 +14,17 @@ import (
 	"sync/atomic"
 )
 
+// The size of a table of statement texts: at most StatementSlots strings
+// of at most StatementMaxLen bytes, 4 MiB in all. Longer texts are
+// converted every time, which their parsing dwarfs anyway.
+const (
+	StatementSlots  = 1024
+	StatementMaxLen = 4096
+)
+
+// NewStatements returns a table sized for statement texts.
+func NewStatements() *Table { return New(StatementSlots, StatementMaxLen) }
+
 // Table interns strings. The zero value and nil are valid and intern
 // nothing.
 type Table struct {
