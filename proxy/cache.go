@@ -699,7 +699,7 @@ func (s *Session) lookupExtended(d *stmtShape, portal string, rest []byte) (answ
 	if !ok {
 		return false
 	}
-	return s.lookupGroup(d, g, rest, false)
+	return s.lookupGroup(d, g, rest)
 }
 
 // lookupParsedGroup tries the cache for the group Parse of the unnamed
@@ -718,15 +718,15 @@ func (s *Session) lookupParsedGroup(sh *stmtShape) (answered bool) {
 	if !ok {
 		return false
 	}
-	return s.lookupGroup(sh, g, g.bind, true)
+	return s.lookupGroup(sh, g, g.bind)
 }
 
 // lookupGroup looks up the execution of d bound with the Bind body rest
-// (after the names) and answers the buffered group g on a hit. parsed says
-// the group began with a Parse, whose ParseComplete the answer then starts
-// with. It allocates nothing of its own on a hit: the Bind is read in
-// place into the session's scratch buffers.
-func (s *Session) lookupGroup(d *stmtShape, g extGroup, rest []byte, parsed bool) (answered bool) {
+// (after the names) and answers the buffered group g on a hit. A group
+// that holds its Bind (g.bind) follows a Parse, whose ParseComplete the
+// answer then starts with. It allocates nothing of its own on a hit: the
+// Bind is read in place into the session's scratch buffers.
+func (s *Session) lookupGroup(d *stmtShape, g extGroup, rest []byte) (answered bool) {
 	c := s.srv.cache
 	describe := g.describe
 	a := &s.scratch.bind
@@ -808,7 +808,7 @@ func (s *Session) lookupGroup(d *stmtShape, g extGroup, rest []byte, parsed bool
 	// the portal's description if asked, the rows and CommandComplete,
 	// ReadyForQuery.
 	prefix := s.scratch.prefix[:0]
-	if parsed {
+	if g.bind != nil {
 		prefix = append(prefix, parseComplete...)
 	}
 	prefix = append(prefix, msgBindComplete, 0, 0, 0, 4)

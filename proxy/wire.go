@@ -280,8 +280,8 @@ func readCString(b []byte) (string, []byte, bool) {
 // extGroup is a buffered extended-protocol group that a cached result can
 // answer whole: [Bind of the unnamed portal and statement,] [Describe
 // portal ""], Execute "" with no row limit, Sync. bind is the Bind's body
-// after its two names (only when the group starts with that Bind); n is
-// how many messages the group holds.
+// after its two names, non-nil exactly when the group starts with that
+// Bind (behind a Parse); n is how many messages the group holds.
 type extGroup struct {
 	describe bool
 	bind     []byte
