@@ -268,7 +268,9 @@ func (p *Pool) Acquire(ctx context.Context) (*Lease, error) {
 		}
 		b := res.Value()
 		switch {
-		case b.broken, p.cfg.MaxLifetime > 0 && time.Since(b.created) > p.cfg.MaxLifetime:
+		case b.broken, p.cfg.MaxLifetime > 0 && time.Since(b.created) > p.cfg.MaxLifetime && b.created.Before(start):
+			// A backend dialled for this call is handed out however
+			// short the lifetime: destroying it would only dial again.
 			p.destroy(res)
 			continue
 		case res.IdleDuration() > p.cfg.CheckAfterIdle && !alive(b):

@@ -97,6 +97,24 @@ func TestReleasedBackendsAreReusedAndBrokenOnesReplaced(t *testing.T) {
 	}
 }
 
+// A backend older than max_lifetime is replaced when it is handed out
+// next, but the backend dialled to replace it is handed out however short
+// the lifetime.
+func TestBackendsBeyondTheirLifetimeAreReplaced(t *testing.T) {
+	p := newPool(t, func(c *pool.Config) { c.MaxLifetime = time.Nanosecond })
+	l := acquire(t, p)
+	pid := l.Backend().PID
+	l.Release()
+	l = acquire(t, p)
+	defer l.Release()
+	if l.Backend().PID == pid {
+		t.Fatal("a backend beyond its lifetime was handed out again")
+	}
+	if st := p.Stat(); st.Destroyed != 1 || st.Total != 1 {
+		t.Fatalf("stats after one backend beyond its lifetime: %+v", st)
+	}
+}
+
 func TestAcquireWaitsForAFreeBackendThenTimesOut(t *testing.T) {
 	p := newPool(t, func(c *pool.Config) {
 		c.MaxSize = 1
