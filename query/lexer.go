@@ -1,6 +1,7 @@
 package query
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/pgwarp/pgwarp/internal/intern"
@@ -698,6 +699,26 @@ func lex(sql string, out *scan, collect bool, textBuf []byte) []byte {
 		out.text = out.texts.Bytes(text[:textCut])
 	}
 	return text
+}
+
+// ParamCount returns the highest parameter number ($n) that sql refers to
+// outside string constants, quoted identifiers and comments, or 0. With the
+// number of parameter types its Parse message gave, whichever is larger, it
+// is PostgreSQL's count of a prepared statement's parameters.
+func ParamCount(sql string) int {
+	l := lexer{src: sql}
+	high := 0
+	for {
+		t, _, ok := l.next()
+		if !ok {
+			return high
+		}
+		if t.kind == tokParam {
+			if n, err := strconv.Atoi(sql[t.start+1 : t.end]); err == nil && n > high {
+				high = n
+			}
+		}
+	}
 }
 
 // LexerCompatible reports whether pgwarp's classification agrees with

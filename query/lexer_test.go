@@ -2,6 +2,8 @@ package query_test
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -243,6 +245,40 @@ func TestLexerCompatibleSessions(t *testing.T) {
 	for _, tt := range tests {
 		if got := query.LexerCompatible(tt.scs, tt.encoding); got != tt.want {
 			t.Errorf("LexerCompatible(%q, %q) = %v, want %v", tt.scs, tt.encoding, got, tt.want)
+		}
+	}
+}
+
+func TestParamCountAgreesWithPostgresParser(t *testing.T) {
+	for _, c := range []struct {
+		sql  string
+		want int
+	}{
+		{"SELECT 1", 0},
+		{"SELECT $1", 1},
+		{"SELECT $2, $1::int", 2},
+		{"SELECT $10 + $9", 10},
+		{"SELECT '$3', \"$4\", $$ $5 $$, $q$ $6 $q$ -- $7\n, $1 /* $8 */", 1},
+		{"SELECT E'\\'$5', $2", 2},
+		{"UPDATE t SET v = $1 WHERE id = $3 RETURNING $2", 3},
+		{"SELECT col$1 FROM t", 0},
+	} {
+		if got := query.ParamCount(c.sql); got != c.want {
+			t.Errorf("ParamCount(%q) = %d, want %d", c.sql, got, c.want)
+		}
+		// PostgreSQL's parser finds the same highest parameter reference.
+		tree, err := pg_query.ParseToJSON(c.sql)
+		if err != nil {
+			t.Fatalf("%q: %v", c.sql, err)
+		}
+		high := 0
+		for _, m := range regexp.MustCompile(`"ParamRef":\{"number":(\d+)`).FindAllStringSubmatch(tree, -1) {
+			if n, _ := strconv.Atoi(m[1]); n > high {
+				high = n
+			}
+		}
+		if high != c.want {
+			t.Errorf("%q: PostgreSQL's parser finds $%d, the table says %d", c.sql, high, c.want)
 		}
 	}
 }
