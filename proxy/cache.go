@@ -208,7 +208,7 @@ func (s *Session) cacheable(info *query.Info, textParams [][]byte, vals query.Va
 	if !v.Cacheable() {
 		return cache.Request{}, v.Reason.String()
 	}
-	whole, keys, ranges, ok := cat.ReadKeysAndRanges(&info.Statements[0], sp, vals)
+	whole, keys, ranges, ok := cat.ReadKeysAndRangesInto(&info.Statements[0], sp, vals, &s.scratch.keys)
 	if !ok {
 		return cache.Request{}, "uncacheable"
 	}
@@ -600,10 +600,15 @@ func (sh *stmtShape) appendParams(dst []query.Param, a *bindArgs, copyValues boo
 	return dst
 }
 
+// maxScratchLiterals bounds the literals buffer a session keeps.
+const maxScratchLiterals = 256
+
 // lookupScratch holds the buffers a cache lookup reuses from one statement
 // to the next, so that a hit allocates little of its own. What they hold
 // is valid only during the lookup.
 type lookupScratch struct {
+	keys        query.KeyBuffers
+	literals    []query.Literal // a simple query's; copied when kept
 	tables      []cache.TableID
 	rowKeys     []cache.RowKey
 	ranges      []cache.RowRange

@@ -100,19 +100,63 @@ func (c *Catalog) ReadKeys(st *Statement, sp SearchPath, v Values) (whole []Rela
 // [Catalog.ReadRanges] return, from one look-up of the statement's plan:
 // a cache lookup needs both.
 func (c *Catalog) ReadKeysAndRanges(st *Statement, sp SearchPath, v Values) (whole []Relation, keys []TableKey, ranges []TableRange, ok bool) {
+	return c.ReadKeysAndRangesInto(st, sp, v, nil)
+}
+
+// KeyBuffers holds the slices [Catalog.ReadKeysAndRangesInto] fills, for a
+// caller that looks up statements one after another to reuse: what one
+// call returns in them is valid until the next.
+type KeyBuffers struct {
+	Whole  []Relation
+	Keys   []TableKey
+	Values []string
+	Ranges []TableRange
+}
+
+// maxKeyBuffer bounds the elements a KeyBuffers slice keeps between calls.
+const maxKeyBuffer = 64
+
+// ReadKeysAndRangesInto is [Catalog.ReadKeysAndRanges] returning its
+// results in b's slices (when b is not nil), which it keeps for the next
+// call.
+func (c *Catalog) ReadKeysAndRangesInto(st *Statement, sp SearchPath, v Values, b *KeyBuffers) (whole []Relation, keys []TableKey, ranges []TableRange, ok bool) {
 	if c == nil || st.keys == nil || (len(st.keys.reads) == 0 && len(st.keys.ranges) == 0) {
 		deps, ok := c.ReadDependencies(st, sp)
 		return deps, nil, nil, ok
 	}
+	var into KeyBuffers
+	if b != nil {
+		into = KeyBuffers{Whole: b.Whole[:0], Keys: b.Keys[:0], Values: b.Values[:0], Ranges: b.Ranges[:0]}
+	}
 	plan := c.readPlanFor(st, sp)
-	whole, keys = plan.keysFor(&v)
-	return whole, keys, plan.rangesFor(&v), plan.ok
+	whole, keys, vals := plan.keysFor(&v, into.Whole, into.Keys, into.Values)
+	ranges = plan.rangesFor(&v, into.Ranges)
+	if b != nil {
+		keep := func(n int) bool { return n <= maxKeyBuffer }
+		// Without keys, whole is the plan's own list: not a buffer.
+		if len(keys) > 0 && keep(cap(whole)) {
+			b.Whole = whole[:0]
+		}
+		if keep(cap(keys)) {
+			b.Keys = keys[:0]
+		}
+		if keep(cap(vals)) {
+			b.Values = vals[:0]
+		}
+		if keep(cap(ranges)) {
+			b.Ranges = ranges[:0]
+		}
+	}
+	return whole, keys, ranges, plan.ok
 }
 
-// keysFor is ReadKeys' result under the plan with the values v.
-func (p *readPlan) keysFor(v *Values) (whole []Relation, keys []TableKey) {
+// keysFor is ReadKeys' result under the plan with the values v, appended
+// to the empty slices whole and keys; the keys' values are appended to
+// vals, which it returns as well.
+func (p *readPlan) keysFor(v *Values, whole []Relation, keys []TableKey, vals []string) ([]Relation, []TableKey, []string) {
 	deps := p.deps[:len(p.deps):len(p.deps)] // shared: appending copies
-	var keyed []*relation
+	var keyedBuf [4]*relation
+	keyed := keyedBuf[:0]
 	for i := range p.cands {
 		cd := &p.cands[i]
 		if containsRel(keyed, cd.rel) {
@@ -123,17 +167,19 @@ func (p *readPlan) keysFor(v *Values) (whole []Relation, keys []TableKey) {
 			continue
 		}
 		keyed = append(keyed, cd.rel)
-		keys = append(keys, TableKey{Relation: cd.rel.name, Column: cd.col.name, Values: []string{val}})
+		vals = append(vals, val)
+		n := len(vals)
+		keys = append(keys, TableKey{Relation: cd.rel.name, Column: cd.col.name, Values: vals[n-1 : n : n]})
 	}
 	if len(keys) == 0 {
-		return deps, nil
+		return deps, nil, vals
 	}
 	for _, d := range deps {
 		if !keyedRelation(keys, d) {
 			whole = append(whole, d)
 		}
 	}
-	return whole, keys
+	return whole, keys, vals
 }
 
 // readPlan is the part of ReadKeys and ReadRanges that depends only on the
@@ -278,9 +324,9 @@ func (c *Catalog) ReadRanges(st *Statement, sp SearchPath, v Values) []TableRang
 	return ranges
 }
 
-// rangesFor is ReadRanges' result under the plan with the values v.
-func (p *readPlan) rangesFor(v *Values) []TableRange {
-	var out []TableRange
+// rangesFor is ReadRanges' result under the plan with the values v,
+// appended to the empty slice out.
+func (p *readPlan) rangesFor(v *Values, out []TableRange) []TableRange {
 	for i := range p.ranges {
 		rc := &p.ranges[i]
 		x, ok := rc.col.rangeValue(rc.arg, v)

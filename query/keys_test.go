@@ -168,6 +168,11 @@ func TestReadKeys(t *testing.T) {
 		{"untyped shared parameter", "SELECT title FROM items WHERE id = $1 AND small = $1", textParams("1"), "k.items", ""},
 		{"typed shared parameter", "SELECT title FROM items WHERE id = $1 AND small = $1", []query.Param{int8Param(1)}, "", "k.items.id=1"},
 	}
+	// One set of buffers for every statement, reused as a session
+	// reuses its own: what one lookup left in them must not leak into
+	// the next, nor into the plans.
+	var bufs query.KeyBuffers
+	var lits []query.Literal
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := c.Classify(tt.sql)
@@ -181,6 +186,15 @@ func TestReadKeys(t *testing.T) {
 			}
 			if names(whole) != tt.whole || keyString(keys) != tt.keys {
 				t.Errorf("ReadKeys(%q) = whole %q keys %q, want whole %q keys %q", tt.sql, names(whole), keyString(keys), tt.whole, tt.keys)
+			}
+			for range 2 {
+				into := c.ClassifyInto(tt.sql, lits)
+				lits = into.Literals
+				vi := query.Values{Literals: into.Literals, Params: tt.params, NoConversion: true}
+				w, k, r, ok := fx.cat.ReadKeysAndRangesInto(&into.Info.Statements[0], sp, vi, &bufs)
+				if !ok || names(w) != tt.whole || keyString(k) != tt.keys || rangeString(r) != rangeString(fx.cat.ReadRanges(&res.Info.Statements[0], sp, v)) {
+					t.Errorf("with reused buffers: whole %q keys %q ranges %q", names(w), keyString(k), rangeString(r))
+				}
 			}
 			deps, _ := fx.cat.ReadDependencies(&res.Info.Statements[0], sp)
 			got := append([]query.Relation(nil), whole...)

@@ -147,7 +147,12 @@ type Result struct {
 // A memo hit costs one pass of a hand-written lexer over sql, a hash and an
 // LRU lookup; only a miss calls PostgreSQL's parser (pg_query, through
 // cgo).
-func (c *Classifier) Classify(sql string) Result {
+func (c *Classifier) Classify(sql string) Result { return c.ClassifyInto(sql, nil) }
+
+// ClassifyInto is [Classifier.Classify] with [Result.Literals] appended to
+// lits[:0], for a caller that reuses one buffer from statement to
+// statement.
+func (c *Classifier) ClassifyInto(sql string, lits []Literal) Result {
 	bufs := c.buffers.Get().(*lexBuffers)
 	sc := scan{texts: c.texts}
 	sc.key = bufs.key[:0]
@@ -170,7 +175,10 @@ func (c *Classifier) Classify(sql string) Result {
 	}
 	res := Result{Info: info, Text: sc.text, Hint: sc.hint}
 	if info.keyed && len(sc.lits) > 0 {
-		res.Literals = make([]Literal, len(sc.lits))
+		if cap(lits) < len(sc.lits) {
+			lits = make([]Literal, 0, len(sc.lits))
+		}
+		res.Literals = lits[:len(sc.lits)]
 		for i, l := range sc.lits {
 			res.Literals[i] = Literal{Kind: l.kind, Text: sql[l.start:l.end]}
 		}
