@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -14,17 +15,24 @@ import (
 
 	"github.com/pgwarp/pgwarp/internal/pgtest"
 	"github.com/pgwarp/pgwarp/proxy"
+	"github.com/pgwarp/pgwarp/proxy/proxytest"
 )
 
 // TestRandomBatchesAnswerAsPostgresDoes is a differential test: random
 // sequences of simple queries and extended-protocol batches (named and
 // unnamed statements and portals, Describe, row limits, Close, errors at
 // Parse and at execution, writes, COPY both ways, transaction blocks,
-// multi-statement queries, session settings) go to PostgreSQL directly and, the same, through
+// multi-statement queries, session settings), alone or pipelined, go to
+// PostgreSQL directly and, the same, through
 // pgwarp in either pool mode with its cache on, each to its own copy of
 // one database. Every answer must match message for message (server-side
 // details that differ between two databases aside). Through pgwarp the
 // bytes of each batch arrive in random pieces.
+//
+// Each seed runs twice: with one client, and with two clients taking
+// turns on both sides, so that in transaction mode they share backends
+// (each client writes only its own rows, so that neither waits for the
+// other's locks).
 //
 // The seeds are fixed so that the test is repeatable; PGWARP_DIFF_SEEDS=n
 // runs n more random ones, and PGWARP_DIFF_SEED=s only seed s.
@@ -40,46 +48,289 @@ func TestRandomBatchesAnswerAsPostgresDoes(t *testing.T) {
 	}
 	for _, m := range modes {
 		for _, seed := range seeds {
-			t.Run(fmt.Sprint(m.name, "/seed=", seed), func(t *testing.T) { diffRun(t, m.mode, seed) })
+			for _, clients := range []int{1, 2} {
+				t.Run(fmt.Sprint(m.name, "/clients=", clients, "/seed=", seed), func(t *testing.T) { diffRun(t, m.mode, seed, clients) })
+			}
 		}
 	}
 }
 
-func diffRun(t *testing.T, mode proxy.PoolMode, seed uint64) {
+func diffRun(t *testing.T, mode proxy.PoolMode, seed uint64, clients int) {
+	steps := diffSchedule(seed, clients)
+	i, want, got, hits := diffReplay(t, mode, clients, steps, seed)
+	if i < 0 {
+		if hits == 0 {
+			t.Error("no read was a cache hit")
+		}
+		return
+	}
+	report := func(steps []diffStep, i int, want, got string) string {
+		var history []string // the batches before it, for the failure report
+		for j := max(0, i-8); j < i; j++ {
+			history = append(history, fmt.Sprintf("batch %d of client %d:\n%s", j, steps[j].client, describeBatch(steps[j].batch)))
+		}
+		return fmt.Sprintf("batch %d of client %d:\n%s\nPostgreSQL answered:\n%s\npgwarp answered:\n%s\n\nthe batches before it:\n%s",
+			i, steps[i].client, describeBatch(steps[i].batch), want, got, strings.Join(history, "\n"))
+	}
+	msg := fmt.Sprintf("seed %d, %s", seed, report(steps, i, want, got))
+	if os.Getenv("PGWARP_DIFF_SHRINK") != "" {
+		steps = diffShrink(t, mode, clients, steps[:i+1], seed)
+		i, want, got, _ = diffReplay(t, mode, clients, steps, seed)
+		msg += fmt.Sprintf("\n\nshrunk to %d batches, failing at the last:\n%s", len(steps), report(steps, i, want, got))
+	}
+	t.Fatal(msg)
+}
+
+// diffStep is one exchange of the differential test: the batches one
+// client sends at once, answered by syncs ReadyForQuery messages.
+type diffStep struct {
+	client int
+	batch  []pgproto3.FrontendMessage
+	syncs  int
+}
+
+// diffSchedule returns the random exchanges of a seed.
+func diffSchedule(seed uint64, clients int) []diffStep {
+	gen := rand.New(rand.NewPCG(seed, 1))
+	var steps []diffStep
+	for range 150 {
+		k := 0
+		if clients > 1 {
+			k = gen.IntN(clients)
+		}
+		batch, syncs := randomBatch(gen, 100*k)
+		if gen.IntN(4) == 0 {
+			// Pipelined: more batches before the first is answered.
+			for range 1 + gen.IntN(2) {
+				more, n := randomBatch(gen, 100*k)
+				batch, syncs = append(batch, more...), syncs+n
+			}
+		}
+		steps = append(steps, diffStep{client: k, batch: batch, syncs: syncs})
+	}
+	return steps
+}
+
+// diffReplay runs steps against PostgreSQL and through a new pgwarp, each
+// on a new copy of the test database, and returns the index of the first
+// step answered differently with both answers (-1 when none was), and
+// pgwarp's cache hits.
+func diffReplay(t *testing.T, mode proxy.PoolMode, clients int, steps []diffStep, seed uint64) (int, string, string, int64) {
 	c := pgtest.Shared(t)
+	// Client k reads and writes the rows from 100k+1 on.
 	const setup = `CREATE TABLE dt (id int PRIMARY KEY, v text NOT NULL);
-		INSERT INTO dt SELECT g, 'v' || g FROM generate_series(1, 5) g`
+		INSERT INTO dt SELECT g, 'v' || g FROM generate_series(1, 5) g;
+		INSERT INTO dt SELECT g, 'v' || g FROM generate_series(101, 105) g`
 	dbDirect, dbProxy := pgtest.CreateDatabase(t, c), pgtest.CreateDatabase(t, c)
 	pgtest.Exec(t, c, dbDirect, setup)
 	pgtest.Exec(t, c, dbProxy, setup)
-	p, _ := startCached(t, dbProxy, cacheSetup{mode: mode, size: 2})
+	// A backend for each client and one for the warm-up connection,
+	// which session mode keeps: no client ever waits for one.
+	p, _ := startCached(t, dbProxy, cacheSetup{mode: mode, size: clients + 1})
+	defer p.Stop(t)
 	// The catalog loads on first use: let it, so that the
 	// cache takes part.
-	warm(t, p, connect(t, p, dbProxy), "SELECT v FROM dt WHERE id = 1")
+	warmConn := connect(t, p, dbProxy)
+	defer warmConn.Close(context.Background())
+	warm(t, p, warmConn, "SELECT v FROM dt WHERE id = 1")
 
-	direct := dialRawAddr(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port())))
-	direct.startup(dbDirect, 3, 0)
-	through := dialRaw(t, p)
-	through.startup(dbProxy, 3, 0)
-	gen := rand.New(rand.NewPCG(seed, 1))
+	direct := make([]*rawConn, clients)
+	through := make([]*rawConn, clients)
+	for k := range clients {
+		direct[k] = dialRawAddr(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port())))
+		defer direct[k].conn.Close()
+		direct[k].startup(dbDirect, 3, 0)
+		through[k] = dialRaw(t, p)
+		defer through[k].conn.Close()
+		through[k].startup(dbProxy, 3, 0)
+	}
 	cut := rand.New(rand.NewPCG(seed, 2))
-	var history []string // the last batches and answers, for the failure report
-	for i := range 150 {
-		batch, syncs := randomBatch(gen)
-		want := direct.exchange(batch, syncs, nil)
-		got := through.exchange(batch, syncs, cut)
-		w, g := strings.Join(want, "\n"), strings.Join(got, "\n")
-		if w != g {
-			t.Fatalf("seed %d, batch %d:\n%s\nPostgreSQL answered:\n%s\npgwarp answered:\n%s\n\nthe batches before it:\n%s",
-				seed, i, describeBatch(batch), w, g, strings.Join(history, "\n"))
-		}
-		history = append(history, fmt.Sprintf("batch %d:\n%s answered:\n%s\n", i, describeBatch(batch), w))
-		if len(history) > 4 {
-			history = history[1:]
+	for i, st := range steps {
+		want := direct[st.client].exchange(st.batch, st.syncs, nil)
+		got := through[st.client].exchange(st.batch, st.syncs, cut)
+		if w, g := strings.Join(want, "\n"), strings.Join(got, "\n"); w != g {
+			return i, w, g, 0
 		}
 	}
-	if p.Server.CacheOutcomes()["hit"] == 0 {
-		t.Errorf("no read was a cache hit: %v", p.Server.CacheOutcomes())
+	return -1, "", "", p.Server.CacheOutcomes()["hit"]
+}
+
+// diffShrink removes steps (delta debugging) while the last one is still
+// answered differently, for a readable failure report
+// (PGWARP_DIFF_SHRINK=1).
+func diffShrink(t *testing.T, mode proxy.PoolMode, clients int, steps []diffStep, seed uint64) []diffStep {
+	fails := func(s []diffStep) bool {
+		i, _, _, _ := diffReplay(t, mode, clients, s, seed)
+		return i == len(s)-1
+	}
+	for chunk := len(steps) / 2; chunk >= 1; chunk /= 2 {
+		for at := 0; at+chunk < len(steps); {
+			try := append(append([]diffStep(nil), steps[:at]...), steps[at+chunk:]...)
+			if fails(try) {
+				steps = try
+			} else {
+				at += chunk
+			}
+		}
+	}
+	return steps
+}
+
+// TestPipelinedBatchesAnswerAsPostgresDoes replays, in both pool modes,
+// pipelines the random test found answered differently: each batch's
+// messages change what a statement name means only if the server runs
+// them, which pgwarp learns only from the answers to the earlier batches
+// of the pipeline.
+func TestPipelinedBatchesAnswerAsPostgresDoes(t *testing.T) {
+	parse := func(name, sql string, oids ...uint32) *pgproto3.Parse {
+		return &pgproto3.Parse{Name: name, Query: sql, ParameterOIDs: oids}
+	}
+	bind := func(stmt string, params ...string) *pgproto3.Bind {
+		b := &pgproto3.Bind{PreparedStatement: stmt}
+		for _, v := range params {
+			b.Parameters = append(b.Parameters, []byte(v))
+		}
+		return b
+	}
+	query := func(sql string) *pgproto3.Query { return &pgproto3.Query{String: sql} }
+	exec, sync := &pgproto3.Execute{}, &pgproto3.Sync{}
+	describe := func(name string) *pgproto3.Describe { return &pgproto3.Describe{ObjectType: 'S', Name: name} }
+	closeStmt := func(name string) *pgproto3.Close { return &pgproto3.Close{ObjectType: 'S', Name: name} }
+	const update = "UPDATE dt SET v = v || 'x' WHERE id = $1"
+	cases := []struct {
+		name  string
+		steps []diffStep
+	}{
+		{
+			// The failed Parse leaves s2 the UPDATE, which the next
+			// batch runs: the cached read of the row must go.
+			"a write through a name whose redefinition failed", []diffStep{
+				{batch: []pgproto3.FrontendMessage{query("SELECT v FROM dt WHERE id = 2")}, syncs: 1},
+				{batch: []pgproto3.FrontendMessage{parse("s2", update, 23), sync}, syncs: 1},
+				{batch: []pgproto3.FrontendMessage{parse("s2", "SELECT 1 / ($1::int - $1::int)"), sync, bind("s2", "2"), exec, sync}, syncs: 2},
+				{batch: []pgproto3.FrontendMessage{query("SELECT v FROM dt WHERE id = 2")}, syncs: 1},
+			},
+		},
+		{
+			"a Close the server skipped", []diffStep{
+				{batch: []pgproto3.FrontendMessage{parse("s1", "SELECT v FROM dt WHERE id = $1", 23), sync}, syncs: 1},
+				{batch: []pgproto3.FrontendMessage{parse("", "SELECT 1 / ($1::int - $1::int)"), bind("", "1"), exec, closeStmt("s1"), sync,
+					describe("s1"), closeStmt("s1"), sync, bind("s1", "3"), exec, sync}, syncs: 3},
+			},
+		},
+		{
+			"two Closes, the first skipped", []diffStep{
+				{batch: []pgproto3.FrontendMessage{parse("s1", "SELECT v FROM dt WHERE id = $1", 23), sync}, syncs: 1},
+				{batch: []pgproto3.FrontendMessage{query("BEGIN"), parse("", "SELECT 1 / ($1::int - $1::int)"), bind("", "1"), exec, closeStmt("s1"), sync,
+					query("ROLLBACK"), closeStmt("s1"), sync}, syncs: 4},
+				{batch: []pgproto3.FrontendMessage{parse("s1", "SELECT 2"), sync}, syncs: 1},
+			},
+		},
+		{
+			"an unnamed statement whose Parse failed, then skipped Parses", []diffStep{
+				{batch: []pgproto3.FrontendMessage{parse("", "SELECT v FROM dt WHERE id = $1", 23), bind("", "2"), exec,
+					parse("", "SELECT v FROM missing_table"), sync, describe(""), parse("", update), sync}, syncs: 2},
+				{batch: []pgproto3.FrontendMessage{describe(""), sync}, syncs: 1},
+			},
+		},
+		{
+			"a skipped Close of the unnamed statement, then a simple query", []diffStep{
+				{batch: []pgproto3.FrontendMessage{parse("", "SELECT v FROM dt WHERE id = $1", 23), sync}, syncs: 1},
+				{batch: []pgproto3.FrontendMessage{parse("f", "SELECT 1 / ($1::int - $1::int)"), bind("f", "1"), exec, closeStmt(""), sync,
+					query("SELECT 1"), describe(""), sync}, syncs: 3},
+			},
+		},
+		{
+			// PostgreSQL refuses the COPY and ignores its data; the
+			// client then leaves in the failed block, whose backend
+			// must come back at once.
+			"COPY FROM in a failed block", []diffStep{
+				{batch: []pgproto3.FrontendMessage{query("BEGIN")}, syncs: 1},
+				{batch: []pgproto3.FrontendMessage{query("RESET extra_float_digits")}, syncs: 1},
+				{batch: []pgproto3.FrontendMessage{parse("", "SELECT v FROM missing_table"), bind(""), exec, sync}, syncs: 1},
+				{batch: []pgproto3.FrontendMessage{query("COPY dt (id, v) FROM STDIN"),
+					&pgproto3.CopyData{Data: []byte("6\tc6\n")}, &pgproto3.CopyDone{}}, syncs: 1},
+			},
+		},
+		{
+			"an error pgwarp raises after a pipelined BEGIN", []diffStep{
+				{batch: []pgproto3.FrontendMessage{query("BEGIN"), describe(""), sync}, syncs: 2},
+				{batch: []pgproto3.FrontendMessage{query("SELECT 1")}, syncs: 1},
+			},
+		},
+	}
+	for _, m := range modes {
+		for _, tc := range cases {
+			t.Run(m.name+"/"+tc.name, func(t *testing.T) {
+				if i, want, got, _ := diffReplay(t, m.mode, 1, tc.steps, 1); i >= 0 {
+					t.Fatalf("batch %d:\n%s\nPostgreSQL answered:\n%s\npgwarp answered:\n%s", i, describeBatch(tc.steps[i].batch), want, got)
+				}
+			})
+		}
+	}
+}
+
+// TestAFailedBlockOnABackendWithoutTheStatement: in transaction mode a
+// client's statement can be missing on the backend of its failed
+// transaction block, where the server refuses to parse it again. pgwarp
+// answers a Bind of it as PostgreSQL does, checking the parameter counts
+// first (08P01) and the block then (25P02), describes a described
+// statement that returns no rows, and a prepared ROLLBACK still ends the
+// block.
+func TestAFailedBlockOnABackendWithoutTheStatement(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	p := proxytest.Start(t, c, proxytest.Options{Configure: func(pc *proxy.Config) {
+		// Every transaction on a new backend.
+		pc.Databases["*"].MaxLifetime = time.Nanosecond
+	}})
+	direct := dialRawAddr(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port())))
+	direct.startup(db, 3, 0)
+	through := dialRaw(t, p)
+	through.startup(db, 3, 0)
+	bind := func(stmt string, formats []int16, params ...string) *pgproto3.Bind {
+		b := &pgproto3.Bind{PreparedStatement: stmt, ParameterFormatCodes: formats}
+		for _, v := range params {
+			b.Parameters = append(b.Parameters, []byte(v))
+		}
+		return b
+	}
+	exec := &pgproto3.Execute{}
+	sync := &pgproto3.Sync{}
+	for i, step := range []struct {
+		msgs []pgproto3.FrontendMessage
+		want string // the error code the answer must hold, or "" for none
+	}{
+		// Named statements for the block, so that the unnamed one
+		// (which a simple query would drop) lives on.
+		{msgs: []pgproto3.FrontendMessage{&pgproto3.Parse{Name: "s1", Query: "SELECT $1::int"},
+			&pgproto3.Parse{Name: "begin", Query: "BEGIN"},
+			&pgproto3.Parse{Name: "fail", Query: "SELECT 1/0"},
+			&pgproto3.Parse{Name: "rb", Query: "ROLLBACK"},
+			&pgproto3.Parse{Name: "upd", Query: "UPDATE pg_class SET relname = relname WHERE false AND oid = $1"},
+			&pgproto3.Describe{ObjectType: 'S', Name: "upd"},
+			&pgproto3.Describe{ObjectType: 'S', Name: "s1"},
+			&pgproto3.Parse{Query: "SELECT $2::int /* $3 */, '$4'", ParameterOIDs: []uint32{23}}, sync}},
+		{msgs: []pgproto3.FrontendMessage{bind("begin", nil), exec, sync}},
+		{msgs: []pgproto3.FrontendMessage{bind("fail", nil), exec, sync}, want: "22012"},
+		{msgs: []pgproto3.FrontendMessage{bind("s1", nil), exec, sync}, want: "08P01"},
+		{msgs: []pgproto3.FrontendMessage{bind("s1", []int16{0, 0}, "1"), exec, sync}, want: "08P01"},
+		{msgs: []pgproto3.FrontendMessage{bind("", nil, "1"), exec, sync}, want: "08P01"},
+		{msgs: []pgproto3.FrontendMessage{bind("", nil, "1", "2"), exec, sync}, want: "25P02"},
+		{msgs: []pgproto3.FrontendMessage{bind("s1", nil, "1"), exec, sync}, want: "25P02"},
+		{msgs: []pgproto3.FrontendMessage{&pgproto3.Describe{ObjectType: 'S', Name: "upd"}, sync}},
+		{msgs: []pgproto3.FrontendMessage{&pgproto3.Describe{ObjectType: 'S', Name: "s1"}, sync}, want: "25P02"},
+		{msgs: []pgproto3.FrontendMessage{bind("rb", nil), exec, sync}},
+		{msgs: []pgproto3.FrontendMessage{bind("s1", nil, "7"), exec, bind("", []int16{0}, "1", "2"), exec, sync}},
+	} {
+		want := strings.Join(direct.exchange(step.msgs, 1, nil), "\n")
+		got := strings.Join(through.exchange(step.msgs, 1, nil), "\n")
+		if got != want {
+			t.Fatalf("step %d:\n%s\nPostgreSQL answered:\n%s\npgwarp answered:\n%s", i, describeBatch(step.msgs), want, got)
+		}
+		if step.want != "" && !strings.Contains(want, "Error "+step.want) || step.want == "" && strings.Contains(want, "Error") {
+			t.Fatalf("step %d: PostgreSQL answered\n%s\nnot the error %q the test expects", i, want, step.want)
+		}
 	}
 }
 
@@ -99,17 +350,17 @@ var diffStatements = []struct {
 }
 
 // randomBatch returns the messages of one exchange and how many
-// ReadyForQuery messages answer them.
-func randomBatch(r *rand.Rand) ([]pgproto3.FrontendMessage, int) {
+// ReadyForQuery messages answer them. Its keys start at base+1.
+func randomBatch(r *rand.Rand, base int) ([]pgproto3.FrontendMessage, int) {
 	names := []string{"", "", "s1", "s2"}
 	portals := []string{"", "", "p1"}
-	param := func() [][]byte { return [][]byte{[]byte(strconv.Itoa(1 + r.IntN(7)))} }
+	param := func() [][]byte { return [][]byte{[]byte(strconv.Itoa(base + 1 + r.IntN(7)))} }
 	if r.IntN(25) == 0 {
 		// COPY both ways; a key already there fails the COPY FROM.
 		if r.IntN(2) == 0 {
 			return []pgproto3.FrontendMessage{&pgproto3.Query{String: "COPY (SELECT id, v FROM dt ORDER BY id) TO STDOUT"}}, 1
 		}
-		id := 6 + r.IntN(20)
+		id := base + 6 + r.IntN(20)
 		return []pgproto3.FrontendMessage{
 			&pgproto3.Query{String: "COPY dt (id, v) FROM STDIN"},
 			&pgproto3.CopyData{Data: []byte(fmt.Sprintf("%d\tc%d\n", id, id))},
@@ -119,7 +370,7 @@ func randomBatch(r *rand.Rand) ([]pgproto3.FrontendMessage, int) {
 	if r.IntN(5) == 0 {
 		// A simple query, with the parameter spelled in.
 		st := diffStatements[r.IntN(len(diffStatements))]
-		sql := strings.ReplaceAll(st.sql, "$1", strconv.Itoa(1+r.IntN(7)))
+		sql := strings.ReplaceAll(st.sql, "$1", strconv.Itoa(base+1+r.IntN(7)))
 		switch r.IntN(12) {
 		case 8:
 			sql = "SELECT 1; " + sql

@@ -111,28 +111,26 @@ func (s *Session) handle(typ byte, body []byte) error {
 		s.queries.Add(1)
 		s.srv.stats.queries.Add(1)
 		text := s.srv.texts.Bytes(cstringBytes(body))
-		res := s.srv.classify.Classify(text)
-		// A simple query destroys the unnamed statement.
-		if s.renaming() {
-			s.mu.Lock()
-			s.unnamed, s.unnamedOnBackend = nil, false
-			s.mu.Unlock()
-		} else {
-			// Answered from the cache, the query leaves the backend's
-			// unnamed statement in place: the client's is gone all
-			// the same, and pgwarp refuses its use.
-			s.mu.Lock()
-			delete(s.sessionStmts, "")
-			s.mu.Unlock()
-			s.unnamedStale.Store(false)
+		// The literals are the session's scratch until they are kept.
+		res := s.srv.classify.ClassifyInto(text, s.scratch.literals)
+		if cap(res.Literals) <= maxScratchLiterals {
+			s.scratch.literals = res.Literals[:0]
 		}
+		// A simple query destroys the unnamed statement.
+		// In session mode, answered from the cache, the query leaves
+		// the backend's unnamed statement in place: the client's is
+		// gone all the same, and pgwarp refuses its use.
+		s.mu.Lock()
+		s.setStmtNowLocked("", stmtState{})
+		s.forgetBackendUnnamedLocked()
+		s.mu.Unlock()
 		answered, fill := s.lookupQuery(res, text)
 		if answered {
 			return nil
 		}
 		s.setPendingFills(nil, fill)
 		s.curSQL = text
-		s.nextVals = query.Values{Literals: res.Literals} // nil unless keyed
+		s.nextVals = query.Values{Literals: slices.Clone(res.Literals)} // nil unless keyed
 		return s.forwardInfo(expectQuery, typ, body, res.Info)
 	case msgParse, msgBind, msgClose, msgDescribe:
 		if s.skipToSync {
@@ -148,6 +146,9 @@ func (s *Session) handle(typ byte, body []byte) error {
 		if usesUnnamedStatement(typ, body) {
 			s.mu.Lock()
 			_, exists := s.sessionStmts[""]
+			if !exists && s.awaitAnswersLocked() {
+				_, exists = s.sessionStmts[""]
+			}
 			s.mu.Unlock()
 			switch {
 			case !exists:
@@ -320,48 +321,36 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) (answered bool, h
 					// had; reparseUnnamed replaces it when the
 					// client next uses its own.
 					s.mu.Lock()
-					s.sessionStmts[""] = sh
+					s.setStmtNowLocked("", stmtState{sh: &sh, stale: true})
 					s.mu.Unlock()
-					s.unnamedStale.Store(true)
 					return true, stmtHooks{}
 				}
-				s.unnamedStale.Store(false)
 			}
 			// The name means the new statement for the messages
 			// after the Parse; if the server rejects or skips the
 			// Parse, it means again what it means to PostgreSQL.
 			s.mu.Lock()
-			old, had := s.sessionStmts[m.name]
-			s.sessionStmts[m.name] = sh
-			s.mu.Unlock()
 			name := m.name
-			restore := func() {
-				if cur, ok := s.sessionStmts[name]; !ok || !sameStatement(cur, sh) {
-					return
-				}
-				if had {
-					s.sessionStmts[name] = old
-				} else {
-					delete(s.sessionStmts, name)
-				}
-			}
-			h = stmtHooks{onSkip: restore, done: func(ok bool) {
+			c := s.changeStmtLocked(name)
+			s.setStmtStateLocked(name, stmtState{sh: &sh})
+			s.mu.Unlock()
+			h = stmtHooks{onSkip: func() { s.undoStmtLocked(c) }, done: func(ok bool) {
 				switch {
 				case ok:
+					s.settleStmtLocked(c)
 				case name == "":
 					// A failed Parse of the unnamed statement drops
 					// the old one too.
-					if cur, ok := s.sessionStmts[""]; ok && sameStatement(cur, sh) {
-						delete(s.sessionStmts, "")
-					}
+					s.failUnnamedLocked(c)
 				default:
-					restore()
+					s.undoStmtLocked(c)
 				}
 			}}
 		}
 	case msgBind:
 		if portal, stmt, rest, err := decodeBindNames(body); err == nil {
 			s.mu.Lock()
+			s.settleStatementLocked(stmt)
 			sh, ok := s.sessionStmts[stmt]
 			s.mu.Unlock()
 			if ok && stmt == "" {
@@ -384,32 +373,13 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) (answered bool, h
 	case msgClose:
 		if kind, name, err := decodeTarget(body); err == nil && kind == 'S' {
 			s.mu.Lock()
-			old, had := s.sessionStmts[name]
-			delete(s.sessionStmts, name)
+			c := s.changeStmtLocked(name)
+			s.setStmtStateLocked(name, stmtState{})
 			s.mu.Unlock()
-			stale := s.unnamedStale.Load() && name == ""
-			if name == "" {
-				s.unnamedStale.Store(false)
-			}
-			if had {
-				h.onSkip = func() {
-					if _, taken := s.sessionStmts[name]; !taken {
-						s.sessionStmts[name] = old
-						if stale {
-							s.unnamedStale.Store(true)
-						}
-					}
-				}
-			}
+			h = stmtHooks{onSkip: func() { s.undoStmtLocked(c) }, done: func(bool) { s.settleStmtLocked(c) }}
 		}
 	}
 	return false, h
-}
-
-// sameStatement reports whether two shapes are the same statement text
-// with the same parameter types.
-func sameStatement(a, b stmtShape) bool {
-	return a.query == b.query && slices.Equal(a.types, b.types)
 }
 
 // usesUnnamedStatement reports whether a Bind or a Describe refers to the
@@ -580,7 +550,7 @@ func (s *Session) reserveLocked() error {
 		return err
 	}
 	s.lease = lease
-	s.unnamedOnBackend = false
+	s.forgetBackendUnnamedLocked()
 	s.countTransactionLocked()
 	s.setState(sessionStateActive)
 	if s.mode == PoolTransaction {
@@ -755,11 +725,12 @@ const failedBatchPortal = "pgwarp_failed_batch"
 // the implicit transaction, or leaves an explicit one failed. It sends an
 // Execute of a portal that does not exist, whose error is swallowed;
 // nothing needs doing when the server already failed the batch, or
-// outside a transaction block when no message of the batch reached it.
+// outside a transaction block when no message of the batch reached it and
+// nothing queued before it can open one (a pipelined BEGIN).
 func (s *Session) failUpstreamBatch() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lease == nil || s.serverSkip || (!s.batchOpen && s.txStatus == txIdle) {
+	if s.lease == nil || s.serverSkip || (!s.batchOpen && s.txStatus == txIdle && s.q.empty()) {
 		return
 	}
 	s.openBatchLocked()

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pgwarp/pgwarp/pool"
+	"github.com/pgwarp/pgwarp/query"
 )
 
 // Prepared statements in transaction mode (as PgBouncer ≥ 1.21 does):
@@ -52,6 +54,8 @@ type stmtVersion struct {
 	// desc is the RowDescription body (empty for NoData) clients were
 	// given when they described this version; nil until then.
 	desc atomic.Pointer[[]byte]
+	// params is the ParameterDescription message of that Describe.
+	params atomic.Pointer[[]byte]
 }
 
 // current returns the statement's internal name and Parse message.
@@ -159,9 +163,7 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			return s.parseUnnamed(m, body)
 		}
 		s.mu.Lock()
-		// The status is the one of the last ReadyForQuery: it holds
-		// until a queued Sync or Query is answered.
-		failed := s.lease != nil && s.txStatus == txFailed && !s.q.hasSync()
+		failed := s.failedBlockLocked()
 		s.mu.Unlock()
 		if failed {
 			// PostgreSQL refuses a Parse in a failed transaction block
@@ -183,7 +185,12 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		// one (its batch failed before its Execute) is not owed to it.
 		s.mu.Lock()
 		delete(s.describeNext, portal)
+		s.settleStatementLocked(name)
 		s.mu.Unlock()
+		if refused := s.bindRefusedInFailedBlock(name, rest); refused != nil {
+			s.sendErrorFor(refused, typ)
+			return nil
+		}
 		if name == "" {
 			s.mu.Lock()
 			var sh stmtShape
@@ -247,6 +254,9 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			return nil
 		}
 		s.described(name)
+		if s.describeInFailedBlock(d) {
+			return nil
+		}
 		return s.forwardWithNamed(d, expectDescribeStmt, func(name string) []byte { return appendTarget(nil, msgDescribe, 'S', name) }, "", nil)
 	case msgClose:
 		kind, name, err := decodeTarget(body)
@@ -268,26 +278,30 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			s.mu.Unlock()
 			return nil
 		}
-		cs := s.stmts[name]
+		c := s.changeStmtLocked(name)
 		delete(s.stmts, name)
 		if s.lease != nil {
 			s.openBatchLocked()
 		}
 		if s.lease != nil && !s.q.empty() {
 			// Answered in turn; if the server skips the batch before
-			// it, the name is the client's again.
+			// it, the name is the client's again. What the Close
+			// removed is known then (names.go).
 			s.q.push(expectation{kind: expectSynth, synth: closeComplete, done: func(ok bool) {
-				switch {
-				case cs == nil:
-				case !ok && s.stmts[name] == nil:
-					s.stmts[name] = cs
-				default:
+				if !ok {
+					s.undoStmtLocked(c)
+					return
+				}
+				if cs := c.before.cs; cs != nil {
 					s.srv.stmts.release(cs.def)
 				}
+				s.settleStmtLocked(c)
 			}})
 			s.mu.Unlock()
 			return nil
 		}
+		cs := c.before.cs
+		s.settleStmtLocked(c)
 		s.mu.Unlock()
 		if cs != nil {
 			s.srv.stmts.release(cs.def)
@@ -309,13 +323,12 @@ func (s *Session) closeUnnamed(body []byte) error {
 		return s.leaseFailed(err, msgClose)
 	}
 	s.openBatchLocked()
-	old, onBackend := s.unnamed, s.unnamedOnBackend
+	c := s.changeStmtLocked("")
 	s.unnamed = nil
-	s.pushLocked(expectation{kind: expectClose, onSkip: func() {
-		if s.unnamed == nil {
-			s.unnamed, s.unnamedOnBackend = old, onBackend
-		}
-	}})
+	s.forgetBackendUnnamedLocked()
+	s.pushLocked(expectation{kind: expectClose,
+		done:   func(bool) { s.settleStmtLocked(c) },
+		onSkip: func() { s.undoStmtLocked(c) }})
 	s.mu.Unlock()
 	s.out = appendMsg(s.out, msgClose, body)
 	return nil
@@ -345,6 +358,10 @@ func (s *Session) statement(name string) (*stmtDef, bool, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.stmts[name]
+	if cs == nil && s.awaitAnswersLocked() {
+		// A Close of it that the server skips gives it back.
+		cs = s.stmts[name]
+	}
 	if cs == nil {
 		return nil, false, newError(CodeUndefinedPreparedStmt, "prepared statement %q does not exist", name)
 	}
@@ -380,29 +397,32 @@ func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
 		// No backend saw this Parse: the next one that needs the
 		// statement parses it first (forwardWithUnnamed).
 		s.mu.Lock()
-		s.unnamed, s.unnamedOnBackend = u, false
+		s.setStmtNowLocked("", stmtState{sh: u})
 		s.mu.Unlock()
 		return nil
 	}
 	s.mu.Lock()
-	old, oldOnBackend := s.unnamed, s.unnamedOnBackend
-	s.unnamed = u
 	if err := s.reserveLocked(); err != nil {
+		s.setStmtNowLocked("", stmtState{sh: u})
 		s.mu.Unlock()
 		return s.leaseFailed(err, msgParse)
 	}
+	c := s.changeStmtLocked("")
+	s.unnamed = u
 	s.openBatchLocked()
-	s.unnamedOnBackend = true
+	parsed := s.parsingUnnamedLocked(u)
 	s.pushLocked(expectation{kind: expectParse, done: func(ok bool) {
-		// A Parse that fails has dropped the old statement all the
-		// same.
-		if !ok && s.unnamed == u {
-			s.unnamed = nil
+		parsed(ok, false)
+		if ok {
+			s.settleStmtLocked(c)
+		} else {
+			// A Parse that fails has dropped the old statement
+			// all the same.
+			s.failUnnamedLocked(c)
 		}
 	}, onSkip: func() {
-		if s.unnamed == u {
-			s.unnamed, s.unnamedOnBackend = old, oldOnBackend
-		}
+		parsed(false, true)
+		s.undoStmtLocked(c)
 	}})
 	s.openBatchLocked()
 	s.mu.Unlock()
@@ -413,6 +433,11 @@ func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
 func (s *Session) parseNamed(m parseMsg) error {
 	s.mu.Lock()
 	_, exists := s.stmts[m.name]
+	if exists && s.awaitAnswersLocked() {
+		// A Parse of it that the server skips or fails does not
+		// define it.
+		_, exists = s.stmts[m.name]
+	}
 	n := len(s.stmts)
 	s.mu.Unlock()
 	if exists {
@@ -432,21 +457,24 @@ func (s *Session) parseNamed(m parseMsg) error {
 	}
 	name := m.name
 	s.mu.Lock()
-	cs := &clientStmt{def: d, ver: d.current()}
-	s.stmts[name] = cs
 	if err := s.reserveLocked(); err != nil {
-		delete(s.stmts, name)
 		s.mu.Unlock()
 		s.srv.stmts.release(d)
 		return s.leaseFailed(err, msgParse)
 	}
+	c := s.changeStmtLocked(name)
+	s.stmts[name] = &clientStmt{def: d, ver: d.current()}
 	s.openBatchLocked()
 	b := s.lease.Backend()
+	// If the server skips or fails the Parse, the name is free again
+	// (names.go).
 	forget := func(ok bool) {
-		if !ok && s.stmts[name] == cs {
-			delete(s.stmts, name)
-			s.srv.stmts.release(d)
+		if ok {
+			s.settleStmtLocked(c)
+			return
 		}
+		s.undoStmtLocked(c)
+		s.srv.stmts.release(d)
 	}
 	if b.Statements.Has(d.current().name) {
 		s.openBatchLocked()
@@ -455,6 +483,7 @@ func (s *Session) parseNamed(m parseMsg) error {
 			// parsed this either.
 			forget(false)
 		} else if s.q.empty() {
+			s.settleStmtLocked(c)
 			s.mu.Unlock()
 			s.emit(parseComplete)
 			return nil
@@ -556,15 +585,7 @@ func (s *Session) shapeStillSameLocked(v *stmtVersion) bool {
 				s.cond.Broadcast()
 			}
 		}})
-	s.out = appendMsg(s.out, msgFlush, nil)
-	lease := s.lease
-	s.mu.Unlock()
-	_ = s.flush()
-	s.mu.Lock()
-	deadline := time.Now().Add(2 * cancelTimeout)
-	for result == 0 && s.lease == lease && time.Now().Before(deadline) {
-		waitCond(s.cond, 100*time.Millisecond)
-	}
+	s.flushAndWaitLocked(func() bool { return result != 0 })
 	return result != 2
 }
 
@@ -572,6 +593,11 @@ func (s *Session) shapeStillSameLocked(v *stmtVersion) bool {
 // re-parsing it first when it was parsed on another backend.
 func (s *Session) forwardWithUnnamed(kind expectKind, typ byte, body []byte) error {
 	s.mu.Lock()
+	s.settleStatementLocked("")
+	if s.unnamed == nil {
+		// A Close of it that the server skips gives it back.
+		s.awaitAnswersLocked()
+	}
 	if s.unnamed == nil {
 		// The client has no unnamed statement; the backend may still
 		// have the one of the client it served before.
@@ -584,10 +610,12 @@ func (s *Session) forwardWithUnnamed(kind expectKind, typ byte, body []byte) err
 		return s.leaseFailed(err, typ)
 	}
 	s.openBatchLocked()
-	if !s.unnamedOnBackend && s.unnamed != nil {
+	if !s.unnamedOnBackendLocked() {
 		s.out = appendParse(s.out, "", s.unnamed.query, s.unnamed.types)
-		s.pushLocked(expectation{kind: expectParse, swallow: true})
-		s.unnamedOnBackend = true
+		parsed := s.parsingUnnamedLocked(s.unnamed)
+		s.pushLocked(expectation{kind: expectParse, swallow: true,
+			done:   func(ok bool) { parsed(ok, false) },
+			onSkip: func() { parsed(false, true) }})
 	}
 	e := expectation{kind: kind}
 	if kind == expectDescribeStmt && s.unnamed != nil {
@@ -605,6 +633,212 @@ func (s *Session) forwardWithUnnamed(kind expectKind, typ byte, body []byte) err
 	s.mu.Unlock()
 	s.out = appendMsg(s.out, typ, body)
 	return nil
+}
+
+// parsingUnnamedLocked notes that a Parse of u as the unnamed statement is
+// being sent to the lease's backend, and returns what to call with its
+// outcome. mu is held, as when the returned function runs.
+func (s *Session) parsingUnnamedLocked(u *stmtShape) func(ok, skipped bool) {
+	prev, prevSure, prevSeq := s.backendUnnamed, s.backendUnnamedSure, s.backendUnnamedSeq
+	s.backendUnnamedSeq++
+	seq := s.backendUnnamedSeq
+	s.backendUnnamed, s.backendUnnamedSure = u, false
+	return func(ok, skipped bool) {
+		if s.backendUnnamedSeq != seq {
+			return // a later Parse, or a forget, decides
+		}
+		switch {
+		case ok:
+			s.backendUnnamedSure = true
+		case skipped:
+			// The backend keeps what it had. Skipped Parses are
+			// answered last first, so an earlier one of the batch
+			// finds its own sequence number back.
+			s.backendUnnamed, s.backendUnnamedSure, s.backendUnnamedSeq = prev, prevSure, prevSeq
+		default:
+			// A failed Parse drops the backend's unnamed statement.
+			s.backendUnnamed = nil
+		}
+	}
+}
+
+// forgetBackendUnnamedLocked notes that the lease's backend has no
+// unnamed statement of the client's: a new lease, a simple query, a Close
+// of it. mu is held.
+func (s *Session) forgetBackendUnnamedLocked() {
+	s.backendUnnamed, s.backendUnnamedSure = nil, false
+	s.backendUnnamedSeq++
+}
+
+// unnamedOnBackendLocked reports whether the lease's backend has the
+// client's unnamed statement, so that a Bind or Describe of it needs no
+// re-Parse: a Parse of it was sent on this lease, and either the server
+// answered it or no Sync was sent since (if the server skips the Parse, it
+// skips the Bind or Describe too). Otherwise a re-Parse is sent again,
+// which is always right. mu is held.
+func (s *Session) unnamedOnBackendLocked() bool {
+	return s.unnamed != nil && s.backendUnnamed == s.unnamed && (s.backendUnnamedSure || !s.q.hasSync())
+}
+
+// failedBlockLocked reports whether the client's transaction block has
+// failed, for an answer pgwarp gives itself. When messages already sent can
+// still change that (a pipelined Sync or Query, an Execute of the open
+// batch), it sends them and waits for their answers first: PostgreSQL
+// would have run them before this message. mu is held, and released while
+// waiting.
+func (s *Session) failedBlockLocked() bool {
+	if s.lease == nil {
+		return false
+	}
+	if s.q.hasSync() || s.batchOpen && s.batchRan {
+		s.awaitAnswersLocked()
+	}
+	// An Execute of the open batch that the server ran in a failed block
+	// (it is not skipping) was a COMMIT or ROLLBACK: the block is over.
+	return s.lease != nil && s.txStatus == txFailed && !(s.batchOpen && s.batchRan && !s.serverSkip)
+}
+
+// awaitAnswersLocked sends what the session collected for the server, with
+// a Flush, and waits until the server has answered every message sent so
+// far, for pgwarp to answer a message itself from the state those answers
+// settle: a message the server skips (its batch failed earlier) gives back
+// a statement name it closed, a Parse it skips or fails does not define
+// one. It reports whether there was anything to wait for. mu is held, and
+// released while waiting.
+func (s *Session) awaitAnswersLocked() bool {
+	if s.lease == nil || s.q.empty() {
+		return false
+	}
+	s.flushAndWaitLocked(s.q.empty)
+	return true
+}
+
+// flushAndWaitLocked sends what the session collected for the lease's
+// backend with a Flush (the server holds the answers of an open batch until
+// one) and waits, at most 2×cancelTimeout, until done reports true or the
+// lease ends. The relay broadcasts cond as it answers. mu is held, and
+// released while waiting.
+func (s *Session) flushAndWaitLocked(done func() bool) {
+	s.out = appendMsg(s.out, msgFlush, nil)
+	lease := s.lease
+	s.mu.Unlock()
+	_ = s.flush()
+	s.mu.Lock()
+	deadline := time.Now().Add(2 * cancelTimeout)
+	for !done() && s.lease == lease && time.Now().Before(deadline) {
+		waitCond(s.cond, 100*time.Millisecond)
+	}
+}
+
+// settleStatementLocked waits, before a Bind of the client's statement
+// name, for the server's answers to a change of that name (a Parse or
+// Close) in an earlier batch that is still unanswered: if the server skips
+// it, the name means what it meant before, and the Bind runs that; pgwarp
+// must know which statement runs to invalidate the cache for a write. A
+// change in the Bind's own batch needs no wait: if it fails or is skipped,
+// so is the Bind. mu is held.
+func (s *Session) settleStatementLocked(name string) {
+	if s.stmtLast[name] != nil && s.q.hasSync() {
+		s.awaitAnswersLocked()
+	}
+}
+
+// bindRefusedInFailedBlock returns the error a Bind of the client's
+// statement name gets in a failed transaction block when the leased backend
+// lacks the statement (bindInFailedBlock), or nil.
+func (s *Session) bindRefusedInFailedBlock(name string, rest []byte) *Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Outside a transaction block nothing is asked of the server: a
+	// pipelined BEGIN that fails is the one case left to the server's
+	// answer (25P02 where PostgreSQL could report a wrong parameter
+	// count first).
+	if s.lease == nil || s.txStatus == txIdle {
+		return nil
+	}
+	var sh *stmtShape
+	switch {
+	case name == "" && s.unnamed != nil && !s.unnamedOnBackendLocked():
+		sh = s.unnamed
+	case name != "" && s.stmts[name] != nil && !s.lease.Backend().Statements.Has(s.stmts[name].def.current().name):
+		sh = &s.stmts[name].def.stmtShape
+	default:
+		return nil
+	}
+	if !s.failedBlockLocked() {
+		return nil
+	}
+	return bindInFailedBlock(sh, name, rest)
+}
+
+// describeInFailedBlock answers a Describe of statement d in a failed
+// transaction block when the leased backend lacks d and pgwarp knows its
+// description (a client described it before): the server would refuse
+// pgwarp's re-Parse, but PostgreSQL describes a statement that returns no
+// rows even there, and refuses one that does with 25P02. It reports
+// whether it answered.
+func (s *Session) describeInFailedBlock(d *stmtDef) bool {
+	s.mu.Lock()
+	if s.lease == nil || s.txStatus == txIdle || s.serverSkip {
+		s.mu.Unlock()
+		return false
+	}
+	v := d.current()
+	desc, params := v.desc.Load(), v.params.Load()
+	if desc == nil || params == nil || s.lease.Backend().Statements.Has(v.name) || !s.failedBlockLocked() || s.serverSkip {
+		s.mu.Unlock()
+		return false
+	}
+	if len(*desc) > 0 {
+		s.mu.Unlock()
+		s.sendErrorFor(errInFailedTransaction(), msgDescribe)
+		return true
+	}
+	answer := append(append([]byte{}, *params...), msgNoData, 0, 0, 0, 4)
+	if s.q.empty() {
+		s.mu.Unlock()
+		s.emit(answer)
+		return true
+	}
+	s.q.push(expectation{kind: expectSynth, synth: answer})
+	s.mu.Unlock()
+	return true
+}
+
+// bindInFailedBlock returns PostgreSQL's answer to a Bind of statement sh
+// (the client's name for it: name) in a failed transaction block, when the
+// backend lacks the statement and pgwarp cannot parse it there: the server
+// refuses every Parse but of COMMIT and ROLLBACK. PostgreSQL checks the
+// parameter counts first, then the block; nil means the Bind may run.
+func bindInFailedBlock(sh *stmtShape, name string, rest []byte) *Error {
+	formats, params, ok := bindCounts(rest)
+	if !ok {
+		return nil // the server reports the malformed message
+	}
+	if formats > 1 && formats != params {
+		return newError(CodeProtocolViolation, "bind message has %d parameter formats but %d parameters", formats, params)
+	}
+	if want := max(len(sh.types), query.ParamCount(sh.query)); params != want {
+		return newError(CodeProtocolViolation, "bind message supplies %d parameters, but prepared statement \"%s\" requires %d", params, name, want)
+	}
+	if isTxExit(sh.info) {
+		return nil
+	}
+	return errInFailedTransaction()
+}
+
+// bindCounts reads the numbers of parameter format codes and of parameters
+// from a Bind body after its names.
+func bindCounts(rest []byte) (formats, params int, ok bool) {
+	if len(rest) < 2 {
+		return 0, 0, false
+	}
+	formats = int(binary.BigEndian.Uint16(rest))
+	at := 2 + 2*formats
+	if len(rest) < at+2 {
+		return 0, 0, false
+	}
+	return formats, int(binary.BigEndian.Uint16(rest[at:])), true
 }
 
 func (s *Session) maxClientStatements() int {

@@ -290,6 +290,10 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		return r.expect(head, expectClose, typ, start, end, true)
 	case msgParamDescription:
 		head.gotParamDesc = true
+		if head.kind == expectDescribeStmt && head.stmtV != nil && head.checkShape == nil && start >= 0 {
+			c := append([]byte{}, r.buf[start:end]...)
+			head.stmtV.params.CompareAndSwap(nil, &c)
+		}
 		if head.onParamDesc != nil {
 			if types, err := decodeParamDescription(body); err == nil {
 				head.onParamDesc(types)

@@ -126,11 +126,21 @@ type Session struct {
 	clientGone bool   // the relay discards output
 	serverSkip bool   // the server reported an error; it skips to Sync
 	// stmts maps the client's prepared statement names to the registry
-	// (transaction mode); unnamed is its unnamed statement and
-	// unnamedOnBackend says whether the current lease's backend has it.
-	stmts            map[string]*clientStmt
-	unnamed          *stmtShape // what the client last parsed as the unnamed statement
-	unnamedOnBackend bool
+	// (transaction mode); unnamed is its unnamed statement.
+	stmts   map[string]*clientStmt
+	unnamed *stmtShape // what the client last parsed as the unnamed statement
+	// backendUnnamed is the client's unnamed statement the lease's
+	// backend has, as far as pgwarp knows (compared with unnamed by
+	// identity): set when a Parse of it is sent, sure once the server
+	// answered it, back to what it was when the server skips it, nil when
+	// one fails and when the lease changes or a query or Close destroys
+	// it (parsingUnnamedLocked). A mismatch only costs a re-Parse.
+	backendUnnamed     *stmtShape
+	backendUnnamedSure bool   // the server answered the Parse of backendUnnamed
+	backendUnnamedSeq  uint64 // counts those Parses
+	// stmtLast holds, per statement name, the latest change the server
+	// has not answered yet (names.go); either mode.
+	stmtLast map[string]*stmtChange
 	// Transaction-mode session state (state.go), guarded by mu.
 	pins            pins
 	txSettings      []query.Effect         // settings changes of the open transaction
@@ -235,7 +245,7 @@ type Session struct {
 }
 
 func newSession(srv *Server, id uint64, conn net.Conn) *Session {
-	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}, failedExit: map[string]bool{}, describeNext: map[string]bool{}, sessionStmts: map[string]stmtShape{}, portalSQL: map[string]string{}, portalVals: map[string]query.Values{}, portalSeq: map[string]uint64{}}
+	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}, failedExit: map[string]bool{}, describeNext: map[string]bool{}, sessionStmts: map[string]stmtShape{}, stmtLast: map[string]*stmtChange{}, portalSQL: map[string]string{}, portalVals: map[string]query.Values{}, portalSeq: map[string]uint64{}}
 	s.remote = conn.RemoteAddr().String()
 	s.cond = sync.NewCond(&s.mu)
 	s.batchOut = -1

@@ -206,7 +206,7 @@ func (s *Session) forgetClientStatementsLocked() {
 		s.srv.stmts.release(cs.def)
 		delete(s.stmts, name)
 	}
-	s.unnamed = nil
+	s.setStmtNowLocked("", stmtState{})
 }
 
 // endTransactionLocked runs at every ReadyForQuery: when the transaction
@@ -244,13 +244,15 @@ func (s *Session) endTransactionLocked(status byte, b *pool.Backend, seq uint64)
 	if !s.renaming() {
 		backendSettings = map[string]string{}
 	}
-	rolledBack := s.txLastTag == "ROLLBACK"
-	if s.txError || s.txRollbacks > 1 || (s.txRollbacks == 1 && !rolledBack) {
-		s.pins.forever = "session settings changed in a transaction with ROLLBACK TO or an error"
-		s.updatePinLocked()
+	// A transaction that ended in ROLLBACK (or in a COMMIT of a failed
+	// block, which PostgreSQL tags ROLLBACK) undid every setting it made,
+	// errors and savepoints or not.
+	if s.txLastTag == "ROLLBACK" {
 		return
 	}
-	if rolledBack {
+	if s.txError || s.txRollbacks > 0 {
+		s.pins.forever = "session settings changed in a transaction with ROLLBACK TO or an error"
+		s.updatePinLocked()
 		return
 	}
 	for _, e := range s.txSettings {

@@ -109,6 +109,30 @@ func TestSettingsFollowTheTransactionOutcome(t *testing.T) {
 	}
 }
 
+// A transaction that changed settings and failed, then rolled back,
+// undid them all: the client is not pinned to its backend for it.
+func TestAFailedTransactionThatChangedSettingsDoesNotPin(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	p := proxytest.Start(t, c, proxytest.Options{Mode: proxy.PoolTransaction, MaxSize: 1, Configure: func(pc *proxy.Config) {
+		pc.Databases["*"].AcquireTimeout = 3 * time.Second
+	}})
+	a, b := connect(t, p, db), connect(t, p, db)
+	for _, rollback := range []string{"ROLLBACK", "COMMIT"} { // COMMIT of a failed block rolls back
+		mustExec(t, a, "BEGIN")
+		mustExec(t, a, "SET work_mem = '7MB'")
+		if _, err := a.Exec(context.Background(), "SELECT 1/0"); err == nil {
+			t.Fatal("SELECT 1/0 succeeded")
+		}
+		mustExec(t, a, rollback)
+		// B gets the only backend: A no longer holds it.
+		mustExec(t, b, "SELECT 1")
+		if got := setting(t, a, "work_mem"); got != "4MB" {
+			t.Fatalf("after %s of a failed transaction, work_mem = %q", rollback, got)
+		}
+	}
+}
+
 func TestResetReturnsToTheStartupValue(t *testing.T) {
 	p, db := sharedBackend(t, 1)
 	a := connect(t, p, db, "options", "-c work_mem=6MB")
