@@ -89,6 +89,12 @@ func (s *Session) changeStmtLocked(name string) *stmtChange {
 // setStmtNowLocked makes name mean st by a change no server answer can
 // undo. mu is held.
 func (s *Session) setStmtNowLocked(name string, st stmtState) {
+	if s.stmtLast[name] == nil {
+		// No change of the name waits for an answer: none needs to
+		// know of this one.
+		s.setStmtStateLocked(name, st)
+		return
+	}
 	c := s.changeStmtLocked(name)
 	s.setStmtStateLocked(name, st)
 	c.final = true
