@@ -2,6 +2,7 @@ package query_test
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,12 +22,19 @@ func FuzzLexer(f *testing.F) {
 		toks := query.LexTokens(sql)
 		prev := 0
 		var texts []string
+		params := 0
 		for _, tk := range toks {
 			if tk.Start < prev || tk.End <= tk.Start || tk.End > len(sql) {
 				t.Fatalf("token %+v out of order or bounds in %q", tk, sql)
 			}
 			prev = tk.End
 			texts = append(texts, tk.Text)
+			if n, err := strconv.Atoi(strings.TrimPrefix(tk.Text, "$")); tk.Kind == "param" && err == nil {
+				params = max(params, n)
+			}
+		}
+		if got := query.ParamCount(sql); got != params {
+			t.Fatalf("ParamCount(%q) = %d, its parameter tokens go up to $%d", sql, got, params)
 		}
 		text, key, _ := query.Lex(sql)
 		var again []string
