@@ -145,16 +145,11 @@ func (s *Session) handle(typ byte, body []byte) error {
 		}
 		if usesUnnamedStatement(typ, body) {
 			s.mu.Lock()
-			_, exists := s.sessionStmts[""]
-			if !exists && s.awaitAnswersLocked() {
-				_, exists = s.sessionStmts[""]
-			}
+			exists := s.hasUnnamedLocked()
 			s.mu.Unlock()
 			switch {
 			case !exists:
-				// The backend may still have one the client
-				// destroyed with a query the cache answered.
-				s.sendErrorFor(newError(CodeUndefinedPreparedStmt, "unnamed prepared statement does not exist"), typ)
+				s.sendErrorFor(errNoUnnamedStatement(), typ)
 				return nil
 			case s.unnamedStale.Load():
 				if answered, err := s.reparseUnnamed(typ); answered || err != nil {
@@ -330,37 +325,23 @@ func (s *Session) trackSessionStatement(typ byte, body []byte) (answered bool, h
 			// after the Parse; if the server rejects or skips the
 			// Parse, it means again what it means to PostgreSQL.
 			s.mu.Lock()
-			name := m.name
-			c := s.changeStmtLocked(name)
-			s.setStmtStateLocked(name, stmtState{sh: &sh})
+			c := s.changeStmtLocked(m.name)
+			s.setStmtStateLocked(m.name, stmtState{sh: &sh})
 			s.mu.Unlock()
-			h = stmtHooks{onSkip: func() { s.undoStmtLocked(c) }, done: func(ok bool) {
-				switch {
-				case ok:
-					s.settleStmtLocked(c)
-				case name == "":
-					// A failed Parse of the unnamed statement drops
-					// the old one too.
-					s.failUnnamedLocked(c)
-				default:
-					s.undoStmtLocked(c)
-				}
-			}}
+			h = stmtHooks{onSkip: func() { s.undoStmtLocked(c) }, done: func(ok bool) { s.parseAnsweredLocked(c, ok) }}
 		}
 	case msgBind:
 		if portal, stmt, rest, err := decodeBindNames(body); err == nil {
 			s.mu.Lock()
 			s.settleStatementLocked(stmt)
 			sh, ok := s.sessionStmts[stmt]
-			s.mu.Unlock()
 			if ok && stmt == "" {
 				// The unnamed statement's Bind is looked up only
 				// when it starts a batch (pgx's DescribeExec mode);
 				// one behind its Parse was looked up with it.
-				s.mu.Lock()
 				ok = s.q.empty() && !s.batchOpen
-				s.mu.Unlock()
 			}
+			s.mu.Unlock()
 			if ok {
 				if s.lookupExtended(&sh, portal, rest) {
 					return true, stmtHooks{}

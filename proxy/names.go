@@ -76,7 +76,7 @@ func (s *Session) setStmtStateLocked(name string, st stmtState) {
 
 // changeStmtLocked records, before the caller changes what name means, a
 // change the server will answer; the caller settles it with
-// undoStmtLocked, failUnnamedLocked or settleStmtLocked. mu is held.
+// undoStmtLocked, parseAnsweredLocked or settleStmtLocked. mu is held.
 func (s *Session) changeStmtLocked(name string) *stmtChange {
 	c := &stmtChange{name: name, before: s.stmtStateLocked(name), prev: s.stmtLast[name]}
 	if c.prev != nil {
@@ -114,15 +114,49 @@ func (s *Session) undoStmtLocked(c *stmtChange) {
 	s.settleStmtLocked(c)
 }
 
-// failUnnamedLocked settles change c, a Parse of the unnamed statement
-// that failed: there is no unnamed statement after it. mu is held.
-func (s *Session) failUnnamedLocked(c *stmtChange) {
-	if c.next == nil {
+// parseAnsweredLocked settles change c, a Parse the server answered: ok,
+// or failed. A failed named Parse defined nothing (the change is undone);
+// a failed Parse of the unnamed statement dropped the old one all the
+// same: there is no unnamed statement after it. mu is held.
+func (s *Session) parseAnsweredLocked(c *stmtChange, ok bool) {
+	switch {
+	case ok:
+	case c.name != "":
+		s.undoStmtLocked(c)
+		return
+	case c.next == nil:
 		s.setStmtStateLocked(c.name, stmtState{})
-	} else {
+	default:
 		c.next.before = stmtState{}
 	}
 	s.settleStmtLocked(c)
+}
+
+// hasUnnamedLocked reports whether the client has an unnamed statement.
+// When it has none, it first waits for the answers that can give one back
+// (a Close the server skips, awaitAnswersLocked). mu is held, and released
+// while waiting.
+func (s *Session) hasUnnamedLocked() bool {
+	has := func() bool {
+		if s.renaming() {
+			return s.unnamed != nil
+		}
+		_, ok := s.sessionStmts[""]
+		return ok
+	}
+	if has() {
+		return true
+	}
+	s.awaitAnswersLocked()
+	return has()
+}
+
+// errNoUnnamedStatement is the answer to a Bind or Describe of an unnamed
+// statement the client does not have; the backend may still have one (of
+// the client it served before, or one a cached simple query would have
+// destroyed), which must not run.
+func errNoUnnamedStatement() *Error {
+	return newError(CodeUndefinedPreparedStmt, "unnamed prepared statement does not exist")
 }
 
 // settleStmtLocked removes change c from its name's list: the server

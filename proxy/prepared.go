@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -186,8 +185,9 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		s.mu.Lock()
 		delete(s.describeNext, portal)
 		s.settleStatementLocked(name)
+		refused := s.bindRefusedInFailedBlockLocked(name, rest)
 		s.mu.Unlock()
-		if refused := s.bindRefusedInFailedBlock(name, rest); refused != nil {
+		if refused != nil {
 			s.sendErrorFor(refused, typ)
 			return nil
 		}
@@ -410,21 +410,14 @@ func (s *Session) parseUnnamed(m parseMsg, body []byte) error {
 	c := s.changeStmtLocked("")
 	s.unnamed = u
 	s.openBatchLocked()
-	parsed := s.parsingUnnamedLocked(u)
+	p := s.parsingUnnamedLocked(u)
 	s.pushLocked(expectation{kind: expectParse, done: func(ok bool) {
-		parsed(ok, false)
-		if ok {
-			s.settleStmtLocked(c)
-		} else {
-			// A Parse that fails has dropped the old statement
-			// all the same.
-			s.failUnnamedLocked(c)
-		}
+		s.parsedUnnamedLocked(p, ok, false)
+		s.parseAnsweredLocked(c, ok)
 	}, onSkip: func() {
-		parsed(false, true)
+		s.parsedUnnamedLocked(p, false, true)
 		s.undoStmtLocked(c)
 	}})
-	s.openBatchLocked()
 	s.mu.Unlock()
 	s.out = appendMsg(s.out, msgParse, body)
 	return nil
@@ -469,12 +462,10 @@ func (s *Session) parseNamed(m parseMsg) error {
 	// If the server skips or fails the Parse, the name is free again
 	// (names.go).
 	forget := func(ok bool) {
-		if ok {
-			s.settleStmtLocked(c)
-			return
+		s.parseAnsweredLocked(c, ok)
+		if !ok {
+			s.srv.stmts.release(d)
 		}
-		s.undoStmtLocked(c)
-		s.srv.stmts.release(d)
 	}
 	if b.Statements.Has(d.current().name) {
 		s.openBatchLocked()
@@ -594,15 +585,9 @@ func (s *Session) shapeStillSameLocked(v *stmtVersion) bool {
 func (s *Session) forwardWithUnnamed(kind expectKind, typ byte, body []byte) error {
 	s.mu.Lock()
 	s.settleStatementLocked("")
-	if s.unnamed == nil {
-		// A Close of it that the server skips gives it back.
-		s.awaitAnswersLocked()
-	}
-	if s.unnamed == nil {
-		// The client has no unnamed statement; the backend may still
-		// have the one of the client it served before.
+	if !s.hasUnnamedLocked() {
 		s.mu.Unlock()
-		s.sendErrorFor(newError(CodeUndefinedPreparedStmt, "unnamed prepared statement does not exist"), typ)
+		s.sendErrorFor(errNoUnnamedStatement(), typ)
 		return nil
 	}
 	if err := s.reserveLocked(); err != nil {
@@ -612,10 +597,10 @@ func (s *Session) forwardWithUnnamed(kind expectKind, typ byte, body []byte) err
 	s.openBatchLocked()
 	if !s.unnamedOnBackendLocked() {
 		s.out = appendParse(s.out, "", s.unnamed.query, s.unnamed.types)
-		parsed := s.parsingUnnamedLocked(s.unnamed)
+		p := s.parsingUnnamedLocked(s.unnamed)
 		s.pushLocked(expectation{kind: expectParse, swallow: true,
-			done:   func(ok bool) { parsed(ok, false) },
-			onSkip: func() { parsed(false, true) }})
+			done:   func(ok bool) { s.parsedUnnamedLocked(p, ok, false) },
+			onSkip: func() { s.parsedUnnamedLocked(p, false, true) }})
 	}
 	e := expectation{kind: kind}
 	if kind == expectDescribeStmt && s.unnamed != nil {
@@ -635,30 +620,43 @@ func (s *Session) forwardWithUnnamed(kind expectKind, typ byte, body []byte) err
 	return nil
 }
 
+// unnamedParse is a Parse of the unnamed statement sent to the lease's
+// backend, with what pgwarp knew of the backend's unnamed statement before
+// it (parsingUnnamedLocked).
+type unnamedParse struct {
+	prev         *stmtShape
+	prevSure     bool
+	prevSeq, seq uint64
+}
+
 // parsingUnnamedLocked notes that a Parse of u as the unnamed statement is
-// being sent to the lease's backend, and returns what to call with its
-// outcome. mu is held, as when the returned function runs.
-func (s *Session) parsingUnnamedLocked(u *stmtShape) func(ok, skipped bool) {
-	prev, prevSure, prevSeq := s.backendUnnamed, s.backendUnnamedSure, s.backendUnnamedSeq
+// being sent to the lease's backend; parsedUnnamedLocked takes its
+// outcome. mu is held.
+func (s *Session) parsingUnnamedLocked(u *stmtShape) unnamedParse {
+	p := unnamedParse{prev: s.backendUnnamed, prevSure: s.backendUnnamedSure, prevSeq: s.backendUnnamedSeq}
 	s.backendUnnamedSeq++
-	seq := s.backendUnnamedSeq
+	p.seq = s.backendUnnamedSeq
 	s.backendUnnamed, s.backendUnnamedSure = u, false
-	return func(ok, skipped bool) {
-		if s.backendUnnamedSeq != seq {
-			return // a later Parse, or a forget, decides
-		}
-		switch {
-		case ok:
-			s.backendUnnamedSure = true
-		case skipped:
-			// The backend keeps what it had. Skipped Parses are
-			// answered last first, so an earlier one of the batch
-			// finds its own sequence number back.
-			s.backendUnnamed, s.backendUnnamedSure, s.backendUnnamedSeq = prev, prevSure, prevSeq
-		default:
-			// A failed Parse drops the backend's unnamed statement.
-			s.backendUnnamed = nil
-		}
+	return p
+}
+
+// parsedUnnamedLocked takes the server's answer to Parse p: ok, failed, or
+// skipped. mu is held.
+func (s *Session) parsedUnnamedLocked(p unnamedParse, ok, skipped bool) {
+	if s.backendUnnamedSeq != p.seq {
+		return // a later Parse, or a forget, decides
+	}
+	switch {
+	case ok:
+		s.backendUnnamedSure = true
+	case skipped:
+		// The backend keeps what it had. Skipped Parses are answered
+		// last first, so an earlier one of the batch finds its own
+		// sequence number back.
+		s.backendUnnamed, s.backendUnnamedSure, s.backendUnnamedSeq = p.prev, p.prevSure, p.prevSeq
+	default:
+		// A failed Parse drops the backend's unnamed statement.
+		s.backendUnnamed = nil
 	}
 }
 
@@ -743,12 +741,11 @@ func (s *Session) settleStatementLocked(name string) {
 	}
 }
 
-// bindRefusedInFailedBlock returns the error a Bind of the client's
+// bindRefusedInFailedBlockLocked returns the error a Bind of the client's
 // statement name gets in a failed transaction block when the leased backend
-// lacks the statement (bindInFailedBlock), or nil.
-func (s *Session) bindRefusedInFailedBlock(name string, rest []byte) *Error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// lacks the statement (bindInFailedBlock), or nil. mu is held, and released
+// while it waits for the block's state.
+func (s *Session) bindRefusedInFailedBlockLocked(name string, rest []byte) *Error {
 	// Outside a transaction block nothing is asked of the server: a
 	// pipelined BEGIN that fails is the one case left to the server's
 	// answer (25P02 where PostgreSQL could report a wrong parameter
@@ -768,7 +765,7 @@ func (s *Session) bindRefusedInFailedBlock(name string, rest []byte) *Error {
 	if !s.failedBlockLocked() {
 		return nil
 	}
-	return bindInFailedBlock(sh, name, rest)
+	return bindInFailedBlock(sh, name, rest, &s.scratch.bind)
 }
 
 // describeInFailedBlock answers a Describe of statement d in a failed
@@ -794,14 +791,8 @@ func (s *Session) describeInFailedBlock(d *stmtDef) bool {
 		s.sendErrorFor(errInFailedTransaction(), msgDescribe)
 		return true
 	}
-	answer := append(append([]byte{}, *params...), msgNoData, 0, 0, 0, 4)
-	if s.q.empty() {
-		s.mu.Unlock()
-		s.emit(answer)
-		return true
-	}
-	s.q.push(expectation{kind: expectSynth, synth: answer})
 	s.mu.Unlock()
+	s.emit(append(append([]byte{}, *params...), msgNoData, 0, 0, 0, 4))
 	return true
 }
 
@@ -810,11 +801,12 @@ func (s *Session) describeInFailedBlock(d *stmtDef) bool {
 // backend lacks the statement and pgwarp cannot parse it there: the server
 // refuses every Parse but of COMMIT and ROLLBACK. PostgreSQL checks the
 // parameter counts first, then the block; nil means the Bind may run.
-func bindInFailedBlock(sh *stmtShape, name string, rest []byte) *Error {
-	formats, params, ok := bindCounts(rest)
-	if !ok {
+// The Bind is read into a.
+func bindInFailedBlock(sh *stmtShape, name string, rest []byte, a *bindArgs) *Error {
+	if !readBind(rest, a) {
 		return nil // the server reports the malformed message
 	}
+	formats, params := len(a.formats)/2, len(a.values)
 	if formats > 1 && formats != params {
 		return newError(CodeProtocolViolation, "bind message has %d parameter formats but %d parameters", formats, params)
 	}
@@ -825,20 +817,6 @@ func bindInFailedBlock(sh *stmtShape, name string, rest []byte) *Error {
 		return nil
 	}
 	return errInFailedTransaction()
-}
-
-// bindCounts reads the numbers of parameter format codes and of parameters
-// from a Bind body after its names.
-func bindCounts(rest []byte) (formats, params int, ok bool) {
-	if len(rest) < 2 {
-		return 0, 0, false
-	}
-	formats = int(binary.BigEndian.Uint16(rest))
-	at := 2 + 2*formats
-	if len(rest) < at+2 {
-		return 0, 0, false
-	}
-	return formats, int(binary.BigEndian.Uint16(rest[at:])), true
 }
 
 func (s *Session) maxClientStatements() int {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/pgwarp/pgwarp/policy"
@@ -290,9 +291,8 @@ func (r *relay) handle(typ byte, body []byte, start, end, size int) error {
 		return r.expect(head, expectClose, typ, start, end, true)
 	case msgParamDescription:
 		head.gotParamDesc = true
-		if head.kind == expectDescribeStmt && head.stmtV != nil && head.checkShape == nil && start >= 0 {
-			c := append([]byte{}, r.buf[start:end]...)
-			head.stmtV.params.CompareAndSwap(nil, &c)
+		if start >= 0 {
+			noteParams(head, r.buf[start:end])
 		}
 		if head.onParamDesc != nil {
 			if types, err := decodeParamDescription(body); err == nil {
@@ -428,8 +428,25 @@ func noteShape(head *expectation, desc []byte) {
 		head.checkShape(desc)
 		return
 	}
-	c := append([]byte{}, desc...)
-	head.stmtV.desc.CompareAndSwap(nil, &c)
+	keepFirst(&head.stmtV.desc, desc)
+}
+
+// noteParams records the ParameterDescription message msg of a Describe of
+// a renamed statement version, beside its row description (noteShape).
+func noteParams(head *expectation, msg []byte) {
+	if head.kind == expectDescribeStmt && head.stmtV != nil && head.checkShape == nil {
+		keepFirst(&head.stmtV.params, msg)
+	}
+}
+
+// keepFirst stores a copy of b in p unless p holds one already: a version's
+// description never changes, so only its first Describe copies it.
+func keepFirst(p *atomic.Pointer[[]byte], b []byte) {
+	if p.Load() != nil {
+		return
+	}
+	c := append([]byte{}, b...)
+	p.CompareAndSwap(nil, &c)
 }
 
 // pass forwards a message answering head, unless it is swallowed or muted.
