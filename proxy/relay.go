@@ -37,14 +37,15 @@ type relay struct {
 	skipped  []expectation // skipBatch's buffer
 }
 
-// startRelayLocked starts the relay goroutine of a new lease; mu is held.
+// startRelayLocked starts the relay of a new lease on a worker goroutine
+// (workers.go); mu is held.
 func (s *Session) startRelayLocked(lease *pool.Lease) {
 	done := make(chan struct{})
 	s.relayDone = done
 	b := lease.Backend()
 	r := &relay{s: s, lease: lease, b: b, buf: b.ReadBuf, w: b.Buffered, done: done}
 	b.Buffered = 0
-	go r.run()
+	s.srv.workers.start(r.run)
 }
 
 func (r *relay) run() {

@@ -73,6 +73,10 @@ type Server struct {
 	started      time.Time
 
 	stats serverStats
+
+	// workers are the goroutines that run sessions and relays
+	// (workers.go).
+	workers workers
 }
 
 // serverStats are totals since start.
@@ -206,10 +210,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		s.stats.accepted.Add(1)
 		sess := s.newSession(conn)
-		go func() {
+		s.workers.start(func() {
 			defer s.wg.Done()
 			sess.run()
-		}()
+		})
 	}
 }
 
@@ -371,6 +375,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		err = errors.New("proxy: sessions did not end within 10s of shutdown")
+	}
+	// Every session waits for its relay, so once the sessions have ended
+	// the workers are idle; the wait covers sessions that did not end.
+	if !s.workers.close(time.Second) && err == nil {
+		err = errors.New("proxy: session and relay goroutines did not end within 1s of the sessions")
 	}
 	s.mu.Lock()
 	pools := make([]*pool.Pool, 0, len(s.pools))
