@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgwarp/pgwarp/internal/pgtest"
 	"github.com/pgwarp/pgwarp/pool"
@@ -259,5 +261,45 @@ func TestStatementSetEvictsTheLeastRecentlyUsed(t *testing.T) {
 	s.Clear()
 	if s.Len() != 0 {
 		t.Fatal("Clear left names")
+	}
+}
+
+// RawExchange hands over every message before ReadyForQuery, byte for
+// byte, and leaves the backend idle and usable after a server error.
+func TestRawExchangeRunsExtendedMessages(t *testing.T) {
+	p := newPool(t, nil)
+	l := acquire(t, p)
+	defer l.Release()
+	b := l.Backend()
+	ctx := context.Background()
+	exchange := func(sql string) (string, error) {
+		var out []byte
+		out, _ = (&pgproto3.Parse{Query: sql}).Encode(out)
+		out, _ = (&pgproto3.Bind{}).Encode(out)
+		out, _ = (&pgproto3.Describe{ObjectType: 'P'}).Encode(out)
+		out, _ = (&pgproto3.Execute{}).Encode(out)
+		out, _ = (&pgproto3.Sync{}).Encode(out)
+		var types []byte
+		err := b.RawExchange(ctx, out, func(typ byte, msg []byte) {
+			if int(binary.BigEndian.Uint32(msg[1:])) != len(msg)-1 || msg[0] != typ {
+				t.Errorf("message %c has a wrong header: % x", typ, msg[:5])
+			}
+			types = append(types, typ)
+		})
+		return string(types), err
+	}
+	got, err := exchange("SELECT g FROM generate_series(1, 2) g")
+	if err != nil || got != "12TDDC" {
+		t.Fatalf("messages %q, %v; want ParseComplete, BindComplete, RowDescription, 2 DataRows, CommandComplete", got, err)
+	}
+	var pgErr *pgconn.PgError
+	if _, err := exchange("SELECT 1/0"); !errors.As(err, &pgErr) || pgErr.Code != "22012" {
+		t.Fatalf("division by zero: %v", err)
+	}
+	if b.Broken() || b.TxStatus != 'I' {
+		t.Fatalf("after a server error: broken %v, status %c", b.Broken(), b.TxStatus)
+	}
+	if got, err := exchange("SELECT 1"); err != nil || got != "12TDC" {
+		t.Fatalf("after the error: %q, %v", got, err)
 	}
 }

@@ -61,16 +61,27 @@ func (b *Backend) Query(ctx context.Context, sql string) (*Result, error) {
 // ReadyForQuery also goes to each; an error from each, like any I/O
 // error, leaves the backend broken.
 func (b *Backend) exchange(ctx context.Context, sql string, each func(typ byte, body []byte) error) error {
+	return b.exchangeMessages(ctx, queryMessage(sql), each)
+}
+
+// queryMessage returns sql as a simple Query message.
+func queryMessage(sql string) []byte {
+	msg := []byte{'Q', 0, 0, 0, 0}
+	msg = append(append(msg, sql...), 0)
+	binary.BigEndian.PutUint32(msg[1:], uint32(len(msg)-1))
+	return msg
+}
+
+// exchangeMessages is exchange for out, complete frontend messages that
+// end with the one Query or Sync the server answers with ReadyForQuery.
+func (b *Backend) exchangeMessages(ctx context.Context, out []byte, each func(typ byte, body []byte) error) error {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		dl = time.Now().Add(30 * time.Second)
 	}
 	_ = b.Conn.SetDeadline(dl)
 	defer b.Conn.SetDeadline(time.Time{})
-	msg := []byte{'Q', 0, 0, 0, 0}
-	msg = append(append(msg, sql...), 0)
-	binary.BigEndian.PutUint32(msg[1:], uint32(len(msg)-1))
-	if _, err := b.Conn.Write(msg); err != nil {
+	if _, err := b.Conn.Write(out); err != nil {
 		b.broken = true
 		return err
 	}
@@ -155,8 +166,18 @@ func (b *Backend) readMessage() (byte, []byte, error) {
 // slice is valid only during the call. A server error is returned as
 // *pgconn.PgError once the backend is idle again.
 func (b *Backend) RawQuery(ctx context.Context, sql string, sink func(typ byte, msg []byte)) error {
+	return b.RawExchange(ctx, queryMessage(sql), sink)
+}
+
+// RawExchange is RawQuery for out, complete frontend messages that end
+// with the one Sync (or Query) the server answers with ReadyForQuery: an
+// extended-protocol Parse, Bind, Execute, Sync, say. Every message the
+// server sends before that ReadyForQuery goes to sink, header included;
+// the slice is valid only during the call. A server error is returned as
+// *pgconn.PgError once the backend is idle again.
+func (b *Backend) RawExchange(ctx context.Context, out []byte, sink func(typ byte, msg []byte)) error {
 	var msg []byte
-	return b.exchange(ctx, sql, func(typ byte, body []byte) error {
+	return b.exchangeMessages(ctx, out, func(typ byte, body []byte) error {
 		msg = append(msg[:0], typ, 0, 0, 0, 0)
 		binary.BigEndian.PutUint32(msg[1:], uint32(len(body)+4))
 		sink(typ, append(msg, body...))

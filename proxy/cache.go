@@ -343,7 +343,9 @@ func (s *Session) replay(prefix, result []byte) {
 // refreshJob is what a background refresh needs from the session.
 type refreshJob struct {
 	pool     *pool.Pool
-	sql      string
+	sql      string // a simple query, or
+	messages []byte // the extended-protocol messages that run the statement
+	describe bool   // messages describe the portal
 	settings map[string]string
 }
 
@@ -353,8 +355,30 @@ func (s *Session) refreshJob(sql string) refreshJob {
 	return refreshJob{pool: s.pool, sql: sql, settings: copySettings(s.settings)}
 }
 
+// refreshJobExtended is the refresh of an extended-protocol execution of
+// d bound with the Bind body bind (after the names; copied), its portal
+// described or not: the unnamed statement is parsed again with the
+// client's text and parameter types, so the server answers with the same
+// messages the entry holds.
+func (s *Session) refreshJobExtended(d *stmtShape, bind []byte, describe bool) refreshJob {
+	out := appendParse(nil, "", d.query, d.types)
+	out = appendBind(out, "", "", bind)
+	if describe {
+		out = appendTarget(out, msgDescribe, 'P', "")
+	}
+	out = appendMsg(out, msgExecute, []byte{0, 0, 0, 0, 0}) // the unnamed portal, every row
+	out = appendMsg(out, msgSync, nil)
+	job := s.refreshJob("")
+	job.messages, job.describe = out, describe
+	return job
+}
+
 // refresh runs a stale entry's statement again on a pooled backend, with
 // the settings of the client that found it stale, and completes the fill.
+// The entry's bytes come from the same messages as a miss's: in the simple
+// protocol the RowDescription, DataRows and CommandComplete; in the
+// extended protocol the portal's RowDescription (when described) for
+// Describe, and the DataRows and CommandComplete of the Execute.
 func (srv *Server) refresh(job refreshJob, fill *cache.Fill) {
 	defer fill.Abort()
 	if job.pool == nil {
@@ -374,13 +398,24 @@ func (srv *Server) refresh(job refreshJob, fill *cache.Fill) {
 			}
 			b.Settings = copySettings(job.settings)
 		}
-		err := b.RawQuery(ctx, job.sql, func(typ byte, msg []byte) {
+		if job.messages == nil {
+			return b.RawQuery(ctx, job.sql, func(typ byte, msg []byte) {
+				switch typ {
+				case msgRowDescription, msgDataRow, msgCommandComplete:
+					fill.Append(msg)
+				}
+			}) == nil
+		}
+		return b.RawExchange(ctx, job.messages, func(typ byte, msg []byte) {
 			switch typ {
-			case msgRowDescription, msgDataRow, msgCommandComplete:
+			case msgRowDescription:
+				if job.describe {
+					fill.AppendDescribe(msg)
+				}
+			case msgDataRow, msgCommandComplete:
 				fill.Append(msg)
 			}
-		})
-		return err == nil
+		}) == nil
 	}()
 	if b.Broken() || b.TxStatus != txIdle {
 		lease.Destroy()
@@ -781,12 +816,16 @@ func (s *Session) lookupGroup(d *stmtShape, g extGroup, rest []byte) (answered b
 	req.Fingerprint, req.Hint = d.info.FingerprintHex, cacheHint(d.hint)
 	r := c.Lookup(req)
 	var e *cache.Entry
+	status := telemetry.CacheHit
 	switch r.Status {
 	case cache.StatusHit, cache.StatusStale:
 		s.srv.cacheStats.add(r.Status.String())
 		e = r.Entry
+		if r.Status == cache.StatusStale {
+			status = telemetry.CacheStale
+		}
 		if r.Fill != nil {
-			r.Fill.Abort() // an extended statement is refreshed by its next miss
+			go s.srv.refresh(s.refreshJobExtended(d, rest, describe), r.Fill)
 		}
 	case cache.StatusFollow:
 		ctx, cancel := context.WithTimeout(context.Background(), s.followTimeout())
@@ -827,7 +866,7 @@ func (s *Session) lookupGroup(d *stmtShape, g extGroup, rest []byte) (answered b
 	s.rd.skipGroup(g)
 	s.queries.Add(1) // its Execute, which never reaches the queue
 	s.srv.stats.queries.Add(1)
-	o := s.startObs(d.info, d.query, telemetry.CacheHit, false)
+	o := s.startObs(d.info, d.query, status, false)
 	s.replay(prefix, e.Result())
 	s.endObs(&o, "")
 	return true

@@ -360,45 +360,74 @@ func TestVolatileStatementsAndHintsBypassTheCache(t *testing.T) {
 	}
 }
 
+// A stale entry is served and refreshed in the background, in every
+// protocol pgx speaks: the simple one, the unnamed statement with and
+// without a described portal, and named statements.
 func TestStaleWhileRevalidateAndTTLWithAnInjectedClock(t *testing.T) {
 	db := dashboardDB(t)
-	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
-	swr := 15 * time.Second
-	p, _ := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction, clock: clock,
-		cfg: cache.Config{Default: cache.Lifetime{TTL: time.Minute, StaleWhileRevalidate: &swr}}})
-	conn := connect(t, p, db)
-	pgtest.Exec(t, pgtest.Shared(t), db, "CREATE TABLE counter (n int); INSERT INTO counter VALUES (1)")
-	read := func() int {
-		var n int
-		if err := conn.QueryRow(context.Background(), "SELECT n FROM counter", pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	warm(t, p, conn, "SELECT n FROM counter", pgx.QueryExecModeSimpleProtocol)
-	// A write outside pgwarp is only bounded by the TTL.
-	pgtest.Exec(t, pgtest.Shared(t), db, "UPDATE counter SET n = 2")
-	if read() != 1 {
-		t.Fatal("a fresh entry was not served")
-	}
-	clock.Advance(65 * time.Second) // stale: served, and refreshed behind
-	if got := read(); got != 1 {
-		t.Fatalf("stale read got %d, want the stale 1", got)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for read() != 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the background refresh never stored the new value")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	pgtest.Exec(t, pgtest.Shared(t), db, "UPDATE counter SET n = 3")
-	clock.Advance(2 * time.Minute) // past ttl + swr: a miss
-	if got := read(); got != 3 {
-		t.Fatalf("expired read got %d, want 3", got)
-	}
-	if p.Server.CacheOutcomes()["stale"] == 0 {
-		t.Fatalf("no stale hit counted: %v", p.Server.CacheOutcomes())
+	for i, mode := range []pgx.QueryExecMode{
+		pgx.QueryExecModeSimpleProtocol,
+		pgx.QueryExecModeExec,
+		pgx.QueryExecModeCacheStatement,
+		pgx.QueryExecModeCacheDescribe,
+		pgx.QueryExecModeDescribeExec,
+	} {
+		t.Run(mode.String(), func(t *testing.T) {
+			clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+			swr := 15 * time.Second
+			p, _ := startCached(t, db, cacheSetup{mode: proxy.PoolTransaction, clock: clock,
+				cfg: cache.Config{Default: cache.Lifetime{TTL: time.Minute, StaleWhileRevalidate: &swr}}})
+			conn := connect(t, p, db)
+			table := fmt.Sprintf("counter_%d", i)
+			pgtest.Exec(t, pgtest.Shared(t), db, fmt.Sprintf("CREATE TABLE %[1]s (id int, n int); INSERT INTO %[1]s VALUES (1, 1), (2, 20)", table))
+			sql := "SELECT n FROM " + table + " WHERE id = $1"
+			read := func() int {
+				var n int
+				if err := conn.QueryRow(context.Background(), sql, mode, 1).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			update := func(n int) {
+				pgtest.Exec(t, pgtest.Shared(t), db, fmt.Sprintf("UPDATE %s SET n = %d WHERE id = 1", table, n))
+			}
+			warm(t, p, conn, sql, mode, 1)
+			// A write outside pgwarp is only bounded by the TTL.
+			update(2)
+			if read() != 1 {
+				t.Fatal("a fresh entry was not served")
+			}
+			before := p.Server.CacheOutcomes()
+			clock.Advance(65 * time.Second) // stale: served, and refreshed behind
+			if got := read(); got != 1 {
+				t.Fatalf("stale read got %d, want the stale 1", got)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for read() != 2 {
+				if time.Now().After(deadline) {
+					t.Fatalf("the background refresh never stored the new value (outcomes %v)", p.Server.CacheOutcomes())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			after := p.Server.CacheOutcomes()
+			if after["stale"] == before["stale"] {
+				t.Fatalf("no stale hit counted: %v", after)
+			}
+			if after["miss"] != before["miss"] {
+				t.Fatalf("the refreshed value came from a miss, not from the refresh: %v → %v", before, after)
+			}
+			// The cache itself now holds the new value: a read that is not
+			// answered by the cache (its Bind split from its Execute, say)
+			// would have found it too.
+			if got := read(); got != 2 || p.Server.CacheOutcomes()["hit"] != after["hit"]+1 {
+				t.Fatalf("after the refresh, a read got %d with outcomes %v → %v; want a hit of 2", got, after, p.Server.CacheOutcomes())
+			}
+			update(3)
+			clock.Advance(2 * time.Minute) // past ttl + swr: a miss
+			if got := read(); got != 3 {
+				t.Fatalf("expired read got %d, want 3", got)
+			}
+		})
 	}
 }
 
