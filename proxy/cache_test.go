@@ -596,6 +596,35 @@ func testUnnamedStatementReadsAreCached(t *testing.T, poolMode proxy.PoolMode) {
 	}
 }
 
+// TestDescribeExecReadsAlwaysReachTheCache: in pgx's DescribeExec mode
+// every read is two batches, Parse and Describe of the unnamed statement,
+// then Bind and Execute. The second arrives as soon as the client has the
+// first's answer, sometimes before the first batch's backend is back in
+// the pool; it must still be answered from the cache.
+func TestDescribeExecReadsAlwaysReachTheCache(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			db := dashboardDB(t)
+			p, _ := startCached(t, db, cacheSetup{mode: m.mode})
+			conn := connect(t, p, db)
+			const sql = "SELECT title FROM material_artifact WHERE artifact_identifier = $1"
+			warm(t, p, conn, sql, pgx.QueryExecModeDescribeExec, "a1")
+			before := p.Server.CacheOutcomes()
+			const n = 200
+			for range n {
+				var title string
+				if err := conn.QueryRow(context.Background(), sql, pgx.QueryExecModeDescribeExec, "a1").Scan(&title); err != nil || title != "Artifact 1" {
+					t.Fatalf("%q %v", title, err)
+				}
+			}
+			after := p.Server.CacheOutcomes()
+			if got := after["hit"] - before["hit"]; got != n {
+				t.Fatalf("%d of %d reads were cache hits: %v → %v", got, n, before, after)
+			}
+		})
+	}
+}
+
 // TestTheUnnamedStatementOfACacheHitStaysUsable: a hit answers Parse of the
 // unnamed statement without a backend; the client may still bind and
 // describe that statement in its next batches, on whichever backend, and in

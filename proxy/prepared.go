@@ -194,11 +194,12 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		if name == "" {
 			s.mu.Lock()
 			var sh stmtShape
-			// A Bind that starts a batch (no backend leased: the
-			// Parse came in an earlier one, as pgx's DescribeExec
-			// mode sends it) can be answered from the cache; one
-			// behind its Parse was looked up with the Parse.
-			lookup := s.unnamed != nil && s.lease == nil
+			// A Bind that starts a batch (the Parse came in an
+			// earlier one, as pgx's DescribeExec mode sends it) can
+			// be answered from the cache; one behind its Parse was
+			// looked up with the Parse. The earlier batch's backend
+			// may not be released yet: nothing is in flight on it.
+			lookup := s.unnamed != nil && (s.lease == nil || s.q.empty() && !s.batchOpen)
 			if lookup {
 				sh = *s.unnamed
 			}
