@@ -310,6 +310,9 @@ func TestAFailedBlockOnABackendWithoutTheStatement(t *testing.T) {
 			&pgproto3.Parse{Name: "upd", Query: "UPDATE pg_class SET relname = relname WHERE false AND oid = $1"},
 			&pgproto3.Describe{ObjectType: 'S', Name: "upd"},
 			&pgproto3.Describe{ObjectType: 'S', Name: "s1"},
+			// Statements no client describes before the block.
+			&pgproto3.Parse{Name: "upd2", Query: "UPDATE pg_class SET relname = relname WHERE false AND oid = $1 AND relname = $2", ParameterOIDs: []uint32{0, 19}},
+			&pgproto3.Parse{Name: "sel2", Query: "SELECT $1::text"},
 			&pgproto3.Parse{Query: "SELECT $2::int /* $3 */, '$4'", ParameterOIDs: []uint32{23}}, sync}},
 		{msgs: []pgproto3.FrontendMessage{bind("begin", nil), exec, sync}},
 		{msgs: []pgproto3.FrontendMessage{bind("fail", nil), exec, sync}, want: "22012"},
@@ -320,6 +323,8 @@ func TestAFailedBlockOnABackendWithoutTheStatement(t *testing.T) {
 		{msgs: []pgproto3.FrontendMessage{bind("s1", nil, "1"), exec, sync}, want: "25P02"},
 		{msgs: []pgproto3.FrontendMessage{&pgproto3.Describe{ObjectType: 'S', Name: "upd"}, sync}},
 		{msgs: []pgproto3.FrontendMessage{&pgproto3.Describe{ObjectType: 'S', Name: "s1"}, sync}, want: "25P02"},
+		{msgs: []pgproto3.FrontendMessage{&pgproto3.Describe{ObjectType: 'S', Name: "upd2"}, sync}},
+		{msgs: []pgproto3.FrontendMessage{&pgproto3.Describe{ObjectType: 'S', Name: "sel2"}, sync}, want: "25P02"},
 		{msgs: []pgproto3.FrontendMessage{bind("rb", nil), exec, sync}},
 		{msgs: []pgproto3.FrontendMessage{bind("s1", nil, "7"), exec, bind("", []int16{0}, "1", "2"), exec, sync}},
 	} {

@@ -55,6 +55,27 @@ type stmtVersion struct {
 	desc atomic.Pointer[[]byte]
 	// params is the ParameterDescription message of that Describe.
 	params atomic.Pointer[[]byte]
+	// probedDesc and probedParams are the same, from pgwarp's own
+	// Describe sent behind the version's first Parse when no client had
+	// described it (prepareOnBackendLocked). They answer a Describe in a
+	// failed transaction block (describeInFailedBlock) and nothing else:
+	// desc alone says what clients were given.
+	probedDesc   atomic.Pointer[[]byte]
+	probedParams atomic.Pointer[[]byte]
+}
+
+// description returns the version's RowDescription body (empty for NoData)
+// and ParameterDescription message, from a client's Describe or else from
+// pgwarp's probe; nil when neither has been answered.
+func (v *stmtVersion) description() (desc, params *[]byte) {
+	if desc, params = v.desc.Load(), v.params.Load(); desc != nil && params != nil {
+		return desc, params
+	}
+	desc, params = v.probedDesc.Load(), v.probedParams.Load()
+	if desc == nil || params == nil {
+		return nil, nil
+	}
+	return desc, params
 }
 
 // current returns the statement's internal name and Parse message.
@@ -507,6 +528,14 @@ func (s *Session) prepareOnBackendLocked(b *pool.Backend, d *stmtDef, swallow bo
 			done(ok)
 		}
 	}})
+	if d, p := v.description(); d == nil || p == nil {
+		// Learn the version's description once, for a Describe that
+		// may come in a failed transaction block on a backend that
+		// lacks the statement and cannot parse it there. The server
+		// skips it if the Parse fails.
+		s.out = appendTarget(s.out, msgDescribe, 'S', v.name)
+		s.pushLocked(expectation{kind: expectDescribeStmt, swallow: true, stmtV: v, probe: true})
+	}
 	s.openBatchLocked()
 }
 
@@ -782,8 +811,8 @@ func (s *Session) describeInFailedBlock(d *stmtDef) bool {
 		return false
 	}
 	v := d.current()
-	desc, params := v.desc.Load(), v.params.Load()
-	if desc == nil || params == nil || s.lease.Backend().Statements.Has(v.name) || !s.failedBlockLocked() || s.serverSkip {
+	desc, params := v.description()
+	if desc == nil || s.lease.Backend().Statements.Has(v.name) || !s.failedBlockLocked() || s.serverSkip {
 		s.mu.Unlock()
 		return false
 	}

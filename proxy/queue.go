@@ -123,6 +123,9 @@ type expectation struct {
 	// checkShape, if set, receives the RowDescription (nil for NoData) of
 	// pgwarp's own Describe of a statement it re-prepared.
 	checkShape func(desc []byte)
+	// probe marks pgwarp's own Describe of a statement version no client
+	// has described: its answer goes to the version's probed description.
+	probe bool
 	// failed records that a simple query reported an error.
 	failed bool
 	// onParamDesc, if set, receives the parameter types of a

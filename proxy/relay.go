@@ -425,17 +425,24 @@ func noteShape(head *expectation, desc []byte) {
 	if head.kind != expectDescribeStmt || head.stmtV == nil {
 		return
 	}
-	if head.checkShape != nil {
+	switch {
+	case head.checkShape != nil:
 		head.checkShape(desc)
-		return
+	case head.probe:
+		keepFirst(&head.stmtV.probedDesc, desc)
+	default:
+		keepFirst(&head.stmtV.desc, desc)
 	}
-	keepFirst(&head.stmtV.desc, desc)
 }
 
 // noteParams records the ParameterDescription message msg of a Describe of
 // a renamed statement version, beside its row description (noteShape).
 func noteParams(head *expectation, msg []byte) {
-	if head.kind == expectDescribeStmt && head.stmtV != nil && head.checkShape == nil {
+	switch {
+	case head.kind != expectDescribeStmt || head.stmtV == nil || head.checkShape != nil:
+	case head.probe:
+		keepFirst(&head.stmtV.probedParams, msg)
+	default:
 		keepFirst(&head.stmtV.params, msg)
 	}
 }
