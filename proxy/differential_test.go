@@ -339,6 +339,53 @@ func TestAFailedBlockOnABackendWithoutTheStatement(t *testing.T) {
 	}
 }
 
+// TestTheUnnamedStatementAnsweredBeforeASkippedParse: a batch parses the
+// unnamed statement, fails, and parses it again; the server answers the
+// first Parse and skips the second, so the backend keeps the first. A
+// Describe of it pipelined in the failed block must reach that backend as
+// it is: pgwarp's re-Parse would be refused there (25P02), where
+// PostgreSQL describes an UPDATE even in a failed block.
+func TestTheUnnamedStatementAnsweredBeforeASkippedParse(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			c := pgtest.Shared(t)
+			db := pgtest.CreateDatabase(t, c)
+			pgtest.Exec(t, c, db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a')")
+			p := proxytest.Start(t, c, proxytest.Options{Mode: m.mode})
+			direct := dialRawAddr(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port())))
+			direct.startup(db, 3, 0)
+			through := dialRaw(t, p)
+			through.startup(db, 3, 0)
+			const update = "UPDATE t SET v = v WHERE id = $1"
+			one := [][]byte{[]byte("1")}
+			for i, step := range []struct {
+				msgs  []pgproto3.FrontendMessage
+				syncs int
+			}{
+				{msgs: []pgproto3.FrontendMessage{&pgproto3.Parse{Name: "fail", Query: "SELECT 1/0"}, &pgproto3.Sync{}}, syncs: 1},
+				{msgs: []pgproto3.FrontendMessage{&pgproto3.Query{String: "BEGIN"}}, syncs: 1},
+				{msgs: []pgproto3.FrontendMessage{
+					&pgproto3.Parse{Query: update},
+					&pgproto3.Bind{DestinationPortal: "p", Parameters: one}, &pgproto3.Execute{Portal: "p"},
+					&pgproto3.Bind{PreparedStatement: "fail"}, &pgproto3.Execute{},
+					&pgproto3.Parse{Query: "SELECT v FROM t"},
+					&pgproto3.Sync{}}, syncs: 1},
+				{msgs: []pgproto3.FrontendMessage{&pgproto3.Sync{}, &pgproto3.Describe{ObjectType: 'S'}, &pgproto3.Sync{}}, syncs: 2},
+				{msgs: []pgproto3.FrontendMessage{&pgproto3.Query{String: "ROLLBACK"}}, syncs: 1},
+			} {
+				want := strings.Join(direct.exchange(step.msgs, step.syncs, nil), "\n")
+				got := strings.Join(through.exchange(step.msgs, step.syncs, nil), "\n")
+				if got != want {
+					t.Fatalf("step %d:\n%s\nPostgreSQL answered:\n%s\npgwarp answered:\n%s", i, describeBatch(step.msgs), want, got)
+				}
+				if i == 3 && !strings.Contains(want, "ParameterDescription") {
+					t.Fatalf("PostgreSQL answered\n%s\nnot the UPDATE's description the test expects", want)
+				}
+			}
+		})
+	}
+}
+
 // The statements of the random batches: reads (cacheable), writes, errors
 // at execution and at Parse, with their parameter count.
 var diffStatements = []struct {

@@ -673,6 +673,11 @@ func (s *Session) parsingUnnamedLocked(u *stmtShape) unnamedParse {
 // parsedUnnamedLocked takes the server's answer to Parse p: ok, failed, or
 // skipped. mu is held.
 func (s *Session) parsedUnnamedLocked(p unnamedParse, ok, skipped bool) {
+	if !skipped {
+		// Answers come in order: a later Parse that the server then
+		// skips restores this one's outcome.
+		s.backendUnnamedAnswered, s.backendUnnamedAnsweredOK = p.seq, ok
+	}
 	if s.backendUnnamedSeq != p.seq {
 		return // a later Parse, or a forget, decides
 	}
@@ -682,8 +687,16 @@ func (s *Session) parsedUnnamedLocked(p unnamedParse, ok, skipped bool) {
 	case skipped:
 		// The backend keeps what it had. Skipped Parses are answered
 		// last first, so an earlier one of the batch finds its own
-		// sequence number back.
+		// sequence number back. If what it had came from a Parse the
+		// server answered after this one was sent, that answer holds.
 		s.backendUnnamed, s.backendUnnamedSure, s.backendUnnamedSeq = p.prev, p.prevSure, p.prevSeq
+		if p.prevSeq == s.backendUnnamedAnswered {
+			if s.backendUnnamedAnsweredOK {
+				s.backendUnnamedSure = true
+			} else {
+				s.backendUnnamed = nil
+			}
+		}
 	default:
 		// A failed Parse drops the backend's unnamed statement.
 		s.backendUnnamed = nil

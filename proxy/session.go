@@ -138,6 +138,11 @@ type Session struct {
 	backendUnnamed     *stmtShape
 	backendUnnamedSure bool   // the server answered the Parse of backendUnnamed
 	backendUnnamedSeq  uint64 // counts those Parses
+	// backendUnnamedAnswered is the sequence number of the last such
+	// Parse the server answered (not skipped), and ...OK whether it
+	// succeeded.
+	backendUnnamedAnswered   uint64
+	backendUnnamedAnsweredOK bool
 	// stmtLast holds, per statement name, the latest change the server
 	// has not answered yet (names.go); either mode.
 	stmtLast map[string]*stmtChange
