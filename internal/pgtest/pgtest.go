@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,16 +212,21 @@ func CreateRole(t testing.TB, c *pgcluster.Cluster, name, password, method strin
 	})
 }
 
+// databaseSeq numbers the databases CreateDatabase makes in this process.
+var databaseSeq atomic.Uint64
+
 // CreateDatabase creates a fresh database owned by the superuser and drops it
-// when the test ends. The name is derived from the test's name so parallel
-// tests do not collide.
+// when the test ends. The name is derived from the test's name, made unique
+// by the process ID and a counter.
 func CreateDatabase(t testing.TB, c *pgcluster.Cluster) string {
 	t.Helper()
 	name := "t_" + strings.ToLower(sanitize(t.Name()))
-	if len(name) > 50 {
-		name = name[:50]
+	if len(name) > 40 {
+		name = name[:40]
 	}
-	name = fmt.Sprintf("%s_%d", name, time.Now().UnixNano()%1_000_000)
+	// Subtests share their truncated prefix; the process and a counter
+	// make the name unique (a clock reading collided now and then).
+	name = fmt.Sprintf("%s_%d_%d", name, os.Getpid(), databaseSeq.Add(1))
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, c.SocketURL(c.Superuser(), "postgres"))
 	if err != nil {
