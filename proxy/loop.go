@@ -487,10 +487,11 @@ func (s *Session) reserveLocked() error {
 			return err
 		}
 	}
-	if s.lease != nil && s.mode == PoolTransaction && s.releasableLocked() && s.pool != nil && s.pool.Closed() {
+	if s.lease != nil && s.mode == PoolTransaction && s.releasableLocked() && s.pool != nil && (s.pool.Closed() || s.pool.Paused()) {
 		// The client was quicker than the release of its last lease,
-		// and a reload has closed that lease's pool since: the new
-		// transaction must not start on it.
+		// and a reload has closed that lease's pool since, or PAUSE
+		// holds the pool's new transactions: the new transaction must
+		// not start on it.
 		s.returnKeptLeaseLocked()
 	}
 	if s.lease != nil {
