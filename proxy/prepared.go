@@ -270,6 +270,11 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 		if name == "" {
 			return s.forwardWithUnnamed(expectDescribeStmt, typ, body)
 		}
+		// As for a Bind: a change of the name in an earlier batch
+		// counts once the server has answered it.
+		s.mu.Lock()
+		s.settleStatementLocked(name)
+		s.mu.Unlock()
 		d, _, serr := s.statement(name)
 		if serr != nil {
 			s.sendErrorFor(serr, typ)
@@ -456,8 +461,7 @@ func (s *Session) parseNamed(m parseMsg) error {
 	n := len(s.stmts)
 	s.mu.Unlock()
 	if exists {
-		s.sendErrorFor(newError(CodeDuplicatePreparedStmt, "prepared statement %q already exists", m.name), msgParse)
-		return nil
+		return s.parseTakenName(m)
 	}
 	if n >= s.maxClientStatements() {
 		s.sendErrorFor(newError(CodeConfigurationLimitExcdd, "too many prepared statements on this connection (%d)", n).
@@ -489,7 +493,7 @@ func (s *Session) parseNamed(m parseMsg) error {
 			s.srv.stmts.release(d)
 		}
 	}
-	if b.Statements.Has(d.current().name) {
+	if s.preparedOnBackendLocked(b, d.current().name) {
 		s.openBatchLocked()
 		if s.serverSkip {
 			// The server is skipping to Sync: PostgreSQL would not have
@@ -511,6 +515,47 @@ func (s *Session) parseNamed(m parseMsg) error {
 	return nil
 }
 
+// parseCheckName is the statement name under which parseTakenName has the
+// server parse a statement, and closes it again in the same batch.
+const parseCheckName = "pgwarp_parse_check"
+
+// parseTakenName answers a Parse under a statement name the client already
+// uses (transaction mode). PostgreSQL parses and analyses the statement
+// before it finds the name taken: a statement that fails reports its own
+// error (a syntax error, 25P02 in a failed transaction block, an unknown
+// table), and only one that would succeed gets 42P05. pgwarp lets the
+// server decide: it parses the statement on the lease's backend under a
+// name of its own, closes it again, and waits for the answer. A failure
+// reaches the client as the server sent it, and the server then skips to
+// Sync as PostgreSQL would.
+func (s *Session) parseTakenName(m parseMsg) error {
+	duplicate := newError(CodeDuplicatePreparedStmt, "prepared statement %q already exists", m.name)
+	s.mu.Lock()
+	if s.serverSkip {
+		s.mu.Unlock()
+		s.sendErrorFor(duplicate, msgParse) // answers nothing while the server skips
+		return nil
+	}
+	if err := s.reserveLocked(); err != nil {
+		s.mu.Unlock()
+		return s.leaseFailed(err, msgParse)
+	}
+	s.openBatchLocked()
+	parsed := false
+	s.out = appendParse(s.out, parseCheckName, m.query, m.types)
+	s.pushLocked(expectation{kind: expectParse, swallow: true, done: func(ok bool) { parsed = ok }})
+	s.out = appendTarget(s.out, msgClose, 'S', parseCheckName)
+	s.pushLocked(expectation{kind: expectClose, swallow: true})
+	s.awaitAnswersLocked()
+	answered := s.q.empty()
+	s.mu.Unlock()
+	if answered && !parsed {
+		return nil // the server's error, or a skip, is PostgreSQL's answer
+	}
+	s.sendErrorFor(duplicate, msgParse)
+	return nil
+}
+
 // prepareOnBackendLocked sends d's Parse on the leased backend b; swallow
 // hides its answer from the client (an injected re-Parse). mu is held.
 func (s *Session) prepareOnBackendLocked(b *pool.Backend, d *stmtDef, swallow bool, done func(bool)) {
@@ -520,7 +565,11 @@ func (s *Session) prepareOnBackendLocked(b *pool.Backend, d *stmtDef, swallow bo
 		s.pushLocked(expectation{kind: expectClose, swallow: true})
 	}
 	s.out = append(s.out, v.parse...)
+	s.parsingNamed[v.name]++
 	s.pushLocked(expectation{kind: expectParse, swallow: swallow, done: func(ok bool) {
+		if s.parsingNamed[v.name]--; s.parsingNamed[v.name] <= 0 {
+			delete(s.parsingNamed, v.name)
+		}
 		if !ok {
 			b.Statements.Remove(v.name)
 		}
@@ -539,6 +588,26 @@ func (s *Session) prepareOnBackendLocked(b *pool.Backend, d *stmtDef, swallow bo
 	s.openBatchLocked()
 }
 
+// preparedOnBackendLocked reports whether statement version name is
+// prepared on the lease's backend b, for a message about to rely on it. A
+// Parse of it the server has not answered yet counts when no Sync was sent
+// since (if the server skips the Parse, it skips this message too);
+// otherwise it waits for the answers: a Parse in an earlier batch that
+// fails would leave the message without its statement, and a second Parse
+// of the name would fail if the first succeeds. The caller has opened the
+// batch, so the lease stays while it waits. mu is held, and released while
+// waiting.
+func (s *Session) preparedOnBackendLocked(b *pool.Backend, name string) bool {
+	if !b.Statements.Has(name) {
+		return false
+	}
+	if s.parsingNamed[name] == 0 || !s.q.hasSync() {
+		return true
+	}
+	s.awaitAnswersLocked()
+	return s.lease != nil && s.lease.Backend() == b && b.Statements.Has(name)
+}
+
 // forwardWithNamed forwards a Bind or Describe of statement d, built under
 // d's current internal name, preparing d on the backend first if it lacks
 // it.
@@ -555,7 +624,7 @@ func (s *Session) forwardWithNamed(d *stmtDef, kind expectKind, build func(name 
 	s.openBatchLocked()
 	v := d.current()
 	b := s.lease.Backend()
-	if !b.Statements.Has(v.name) {
+	if !s.preparedOnBackendLocked(b, v.name) {
 		s.prepareOnBackendLocked(b, d, true, nil)
 		if kind == expectBind && v.desc.Load() != nil && !s.shapeStillSameLocked(v) {
 			// The schema changed since the client described the

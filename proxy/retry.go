@@ -124,7 +124,7 @@ func (s *Session) runRetryLocked() error {
 	b := s.lease.Backend()
 	v := rb.def.current()
 	s.markReshapedLocked(rb.def)
-	if !b.Statements.Has(v.name) {
+	if !s.preparedOnBackendLocked(b, v.name) {
 		s.prepareOnBackendLocked(b, rb.def, true, nil)
 	}
 	s.pushLocked(expectation{kind: expectBind, stmt: rb.def, stmtV: v})

@@ -146,6 +146,10 @@ type Session struct {
 	// stmtLast holds, per statement name, the latest change the server
 	// has not answered yet (names.go); either mode.
 	stmtLast map[string]*stmtChange
+	// parsingNamed counts, per internal statement name, the Parses sent
+	// to the lease's backend that the server has not answered yet
+	// (preparedOnBackendLocked).
+	parsingNamed map[string]int
 	// Transaction-mode session state (state.go), guarded by mu.
 	pins            pins
 	txSettings      []query.Effect         // settings changes of the open transaction
@@ -250,7 +254,7 @@ type Session struct {
 }
 
 func newSession(srv *Server, id uint64, conn net.Conn) *Session {
-	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}, failedExit: map[string]bool{}, describeNext: map[string]bool{}, sessionStmts: map[string]stmtShape{}, stmtLast: map[string]*stmtChange{}, portalSQL: map[string]string{}, portalVals: map[string]query.Values{}, portalSeq: map[string]uint64{}}
+	s := &Session{srv: srv, id: id, conn: conn, raw: conn, started: time.Now(), txStatus: txIdle, stmts: map[string]*clientStmt{}, portals: map[string]*query.Info{}, failedExit: map[string]bool{}, describeNext: map[string]bool{}, sessionStmts: map[string]stmtShape{}, stmtLast: map[string]*stmtChange{}, parsingNamed: map[string]int{}, portalSQL: map[string]string{}, portalVals: map[string]query.Values{}, portalSeq: map[string]uint64{}}
 	s.remote = conn.RemoteAddr().String()
 	s.cond = sync.NewCond(&s.mu)
 	s.batchOut = -1
