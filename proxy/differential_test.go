@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/pgwarp/pgwarp/internal/pgcluster"
 	"github.com/pgwarp/pgwarp/internal/pgtest"
 	"github.com/pgwarp/pgwarp/proxy"
 	"github.com/pgwarp/pgwarp/proxy/proxytest"
@@ -270,6 +271,44 @@ func TestPipelinedBatchesAnswerAsPostgresDoes(t *testing.T) {
 	}
 }
 
+// scriptStep is one exchange of a scripted comparison (runScript).
+type scriptStep struct {
+	msgs  []pgproto3.FrontendMessage
+	syncs int    // ReadyForQuery messages that end the answer; 0 means 1
+	want  string // the error code PostgreSQL's answer holds; "" for none
+	also  string // a message PostgreSQL's answer must also hold
+}
+
+// scriptConns returns two started connections to database db: one to
+// PostgreSQL itself, one through p.
+func scriptConns(t *testing.T, c *pgcluster.Cluster, p *proxytest.Proxy, db string) (direct, through *rawConn) {
+	t.Helper()
+	direct = dialRawAddr(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port())))
+	direct.startup(db, 3, 0)
+	through = dialRaw(t, p)
+	through.startup(db, 3, 0)
+	return direct, through
+}
+
+// runScript sends each step to PostgreSQL and through pgwarp and fails at
+// the first answer that differs, or that is not the answer the step
+// describes (so that a script cannot pass by testing nothing).
+func runScript(t *testing.T, direct, through *rawConn, steps []scriptStep) {
+	t.Helper()
+	for i, step := range steps {
+		syncs := max(step.syncs, 1)
+		want := strings.Join(direct.exchange(step.msgs, syncs, nil), "\n")
+		got := strings.Join(through.exchange(step.msgs, syncs, nil), "\n")
+		if got != want {
+			t.Fatalf("step %d:\n%s\nPostgreSQL answered:\n%s\npgwarp answered:\n%s", i, describeBatch(step.msgs), want, got)
+		}
+		if step.want != "" && !strings.Contains(want, "Error "+step.want) || step.want == "" && strings.Contains(want, "Error") ||
+			!strings.Contains(want, step.also) {
+			t.Fatalf("step %d: PostgreSQL answered\n%s\nnot the error %q and %q the test expects", i, want, step.want, step.also)
+		}
+	}
+}
+
 // TestAFailedBlockOnABackendWithoutTheStatement: in transaction mode a
 // client's statement can be missing on the backend of its failed
 // transaction block, where the server refuses to parse it again. pgwarp
@@ -284,10 +323,7 @@ func TestAFailedBlockOnABackendWithoutTheStatement(t *testing.T) {
 		// Every transaction on a new backend.
 		pc.Databases["*"].MaxLifetime = time.Nanosecond
 	}})
-	direct := dialRawAddr(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port())))
-	direct.startup(db, 3, 0)
-	through := dialRaw(t, p)
-	through.startup(db, 3, 0)
+	direct, through := scriptConns(t, c, p, db)
 	bind := func(stmt string, formats []int16, params ...string) *pgproto3.Bind {
 		b := &pgproto3.Bind{PreparedStatement: stmt, ParameterFormatCodes: formats}
 		for _, v := range params {
@@ -297,10 +333,7 @@ func TestAFailedBlockOnABackendWithoutTheStatement(t *testing.T) {
 	}
 	exec := &pgproto3.Execute{}
 	sync := &pgproto3.Sync{}
-	for i, step := range []struct {
-		msgs []pgproto3.FrontendMessage
-		want string // the error code the answer must hold, or "" for none
-	}{
+	runScript(t, direct, through, []scriptStep{
 		// Named statements for the block, so that the unnamed one
 		// (which a simple query would drop) lives on.
 		{msgs: []pgproto3.FrontendMessage{&pgproto3.Parse{Name: "s1", Query: "SELECT $1::int"},
@@ -327,16 +360,7 @@ func TestAFailedBlockOnABackendWithoutTheStatement(t *testing.T) {
 		{msgs: []pgproto3.FrontendMessage{&pgproto3.Describe{ObjectType: 'S', Name: "sel2"}, sync}, want: "25P02"},
 		{msgs: []pgproto3.FrontendMessage{bind("rb", nil), exec, sync}},
 		{msgs: []pgproto3.FrontendMessage{bind("s1", nil, "7"), exec, bind("", []int16{0}, "1", "2"), exec, sync}},
-	} {
-		want := strings.Join(direct.exchange(step.msgs, 1, nil), "\n")
-		got := strings.Join(through.exchange(step.msgs, 1, nil), "\n")
-		if got != want {
-			t.Fatalf("step %d:\n%s\nPostgreSQL answered:\n%s\npgwarp answered:\n%s", i, describeBatch(step.msgs), want, got)
-		}
-		if step.want != "" && !strings.Contains(want, "Error "+step.want) || step.want == "" && strings.Contains(want, "Error") {
-			t.Fatalf("step %d: PostgreSQL answered\n%s\nnot the error %q the test expects", i, want, step.want)
-		}
-	}
+	})
 }
 
 // TestTheUnnamedStatementAnsweredBeforeASkippedParse: a batch parses the
@@ -352,36 +376,21 @@ func TestTheUnnamedStatementAnsweredBeforeASkippedParse(t *testing.T) {
 			db := pgtest.CreateDatabase(t, c)
 			pgtest.Exec(t, c, db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a')")
 			p := proxytest.Start(t, c, proxytest.Options{Mode: m.mode})
-			direct := dialRawAddr(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port())))
-			direct.startup(db, 3, 0)
-			through := dialRaw(t, p)
-			through.startup(db, 3, 0)
+			direct, through := scriptConns(t, c, p, db)
 			const update = "UPDATE t SET v = v WHERE id = $1"
 			one := [][]byte{[]byte("1")}
-			for i, step := range []struct {
-				msgs  []pgproto3.FrontendMessage
-				syncs int
-			}{
-				{msgs: []pgproto3.FrontendMessage{&pgproto3.Parse{Name: "fail", Query: "SELECT 1/0"}, &pgproto3.Sync{}}, syncs: 1},
-				{msgs: []pgproto3.FrontendMessage{&pgproto3.Query{String: "BEGIN"}}, syncs: 1},
+			runScript(t, direct, through, []scriptStep{
+				{msgs: []pgproto3.FrontendMessage{&pgproto3.Parse{Name: "fail", Query: "SELECT 1/0"}, &pgproto3.Sync{}}},
+				{msgs: []pgproto3.FrontendMessage{&pgproto3.Query{String: "BEGIN"}}},
 				{msgs: []pgproto3.FrontendMessage{
 					&pgproto3.Parse{Query: update},
 					&pgproto3.Bind{DestinationPortal: "p", Parameters: one}, &pgproto3.Execute{Portal: "p"},
 					&pgproto3.Bind{PreparedStatement: "fail"}, &pgproto3.Execute{},
 					&pgproto3.Parse{Query: "SELECT v FROM t"},
-					&pgproto3.Sync{}}, syncs: 1},
-				{msgs: []pgproto3.FrontendMessage{&pgproto3.Sync{}, &pgproto3.Describe{ObjectType: 'S'}, &pgproto3.Sync{}}, syncs: 2},
-				{msgs: []pgproto3.FrontendMessage{&pgproto3.Query{String: "ROLLBACK"}}, syncs: 1},
-			} {
-				want := strings.Join(direct.exchange(step.msgs, step.syncs, nil), "\n")
-				got := strings.Join(through.exchange(step.msgs, step.syncs, nil), "\n")
-				if got != want {
-					t.Fatalf("step %d:\n%s\nPostgreSQL answered:\n%s\npgwarp answered:\n%s", i, describeBatch(step.msgs), want, got)
-				}
-				if i == 3 && !strings.Contains(want, "ParameterDescription") {
-					t.Fatalf("PostgreSQL answered\n%s\nnot the UPDATE's description the test expects", want)
-				}
-			}
+					&pgproto3.Sync{}}, want: "22012"},
+				{msgs: []pgproto3.FrontendMessage{&pgproto3.Sync{}, &pgproto3.Describe{ObjectType: 'S'}, &pgproto3.Sync{}}, syncs: 2, also: "ParameterDescription"},
+				{msgs: []pgproto3.FrontendMessage{&pgproto3.Query{String: "ROLLBACK"}}},
+			})
 		})
 	}
 }
@@ -397,16 +406,10 @@ func TestATakenStatementNameReportsTheStatementsOwnErrorFirst(t *testing.T) {
 			c := pgtest.Shared(t)
 			db := pgtest.CreateDatabase(t, c)
 			p := proxytest.Start(t, c, proxytest.Options{Mode: m.mode})
-			direct := dialRawAddr(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port())))
-			direct.startup(db, 3, 0)
-			through := dialRaw(t, p)
-			through.startup(db, 3, 0)
+			direct, through := scriptConns(t, c, p, db)
 			parse := func(sql string) *pgproto3.Parse { return &pgproto3.Parse{Name: "s", Query: sql} }
 			sync := &pgproto3.Sync{}
-			for i, step := range []struct {
-				msgs []pgproto3.FrontendMessage
-				want string
-			}{
+			runScript(t, direct, through, []scriptStep{
 				{msgs: []pgproto3.FrontendMessage{parse("SELECT 1"), sync}},
 				{msgs: []pgproto3.FrontendMessage{parse("SELEC 1"), sync}, want: "42601"},
 				{msgs: []pgproto3.FrontendMessage{parse("SELECT * FROM missing_table"), sync}, want: "42P01"},
@@ -422,16 +425,7 @@ func TestATakenStatementNameReportsTheStatementsOwnErrorFirst(t *testing.T) {
 				{msgs: []pgproto3.FrontendMessage{parse("SELEC 2"), sync}, want: "42601"},
 				{msgs: []pgproto3.FrontendMessage{&pgproto3.Query{String: "ROLLBACK"}}},
 				{msgs: []pgproto3.FrontendMessage{&pgproto3.Bind{PreparedStatement: "s"}, &pgproto3.Execute{}, sync}},
-			} {
-				want := strings.Join(direct.exchange(step.msgs, 1, nil), "\n")
-				got := strings.Join(through.exchange(step.msgs, 1, nil), "\n")
-				if got != want {
-					t.Fatalf("step %d:\n%s\nPostgreSQL answered:\n%s\npgwarp answered:\n%s", i, describeBatch(step.msgs), want, got)
-				}
-				if step.want != "" && !strings.Contains(want, "Error "+step.want) || step.want == "" && strings.Contains(want, "Error") {
-					t.Fatalf("step %d: PostgreSQL answered\n%s\nnot the error %q the test expects", i, want, step.want)
-				}
-			}
+			})
 		})
 	}
 }
@@ -449,36 +443,21 @@ func TestAStatementWhoseParseTheServerMaySkipIsNotReliedOn(t *testing.T) {
 	p := proxytest.Start(t, c, proxytest.Options{Mode: proxy.PoolTransaction, Configure: func(pc *proxy.Config) {
 		pc.Databases["*"].MaxLifetime = time.Nanosecond
 	}})
-	direct := dialRawAddr(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port())))
-	direct.startup(db, 3, 0)
-	through := dialRaw(t, p)
-	through.startup(db, 3, 0)
+	direct, through := scriptConns(t, c, p, db)
 	sync := &pgproto3.Sync{}
-	for i, step := range []struct {
-		msgs  []pgproto3.FrontendMessage
-		syncs int
-	}{
+	runScript(t, direct, through, []scriptStep{
 		{msgs: []pgproto3.FrontendMessage{
 			&pgproto3.Parse{Name: "s1", Query: "UPDATE dt SET v = v || 'x' WHERE id = $1", ParameterOIDs: []uint32{23}},
 			&pgproto3.Bind{PreparedStatement: "s1", ParameterFormatCodes: []int16{0}, Parameters: [][]byte{[]byte("106")}},
-			&pgproto3.Execute{}, sync}, syncs: 1},
+			&pgproto3.Execute{}, sync}},
 		{msgs: []pgproto3.FrontendMessage{
 			&pgproto3.Parse{Query: "INSERT INTO dt VALUES ($1, 'n') ON CONFLICT (id) DO UPDATE SET v = dt.v || 'u'", ParameterOIDs: []uint32{23}},
 			&pgproto3.Bind{ParameterFormatCodes: []int16{0}, Parameters: [][]byte{[]byte("104")}, ResultFormatCodes: []int16{1}},
 			&pgproto3.Execute{}, &pgproto3.Execute{},
 			&pgproto3.Bind{PreparedStatement: "s1", ParameterFormatCodes: []int16{0}, Parameters: [][]byte{[]byte("104")}, ResultFormatCodes: []int16{1}},
 			&pgproto3.Describe{ObjectType: 'P'}, &pgproto3.Execute{}, &pgproto3.Execute{}, sync,
-			&pgproto3.Describe{ObjectType: 'S', Name: "s1"}, sync}, syncs: 2},
-	} {
-		want := strings.Join(direct.exchange(step.msgs, step.syncs, nil), "\n")
-		got := strings.Join(through.exchange(step.msgs, step.syncs, nil), "\n")
-		if got != want {
-			t.Fatalf("step %d:\nPostgreSQL answered:\n%s\npgwarp answered:\n%s", i, want, got)
-		}
-		if i == 1 && (!strings.Contains(want, "Error 55000") || !strings.Contains(want, "ParameterDescription")) {
-			t.Fatalf("PostgreSQL answered\n%s\nnot the failed batch and the description the test expects", want)
-		}
-	}
+			&pgproto3.Describe{ObjectType: 'S', Name: "s1"}, sync}, syncs: 2, want: "55000", also: "ParameterDescription"},
+	})
 }
 
 // The statements of the random batches: reads (cacheable), writes, errors
