@@ -360,6 +360,12 @@ func TestAFailedBlockOnABackendWithoutTheStatement(t *testing.T) {
 		{msgs: []pgproto3.FrontendMessage{&pgproto3.Describe{ObjectType: 'S', Name: "sel2"}, sync}, want: "25P02"},
 		{msgs: []pgproto3.FrontendMessage{bind("rb", nil), exec, sync}},
 		{msgs: []pgproto3.FrontendMessage{bind("s1", nil, "7"), exec, bind("", []int16{0}, "1", "2"), exec, sync}},
+		// A block opened and failed in the same pipeline: the Bind is
+		// checked against the failed block, not refused by pgwarp's
+		// re-Parse.
+		{msgs: []pgproto3.FrontendMessage{bind("begin", nil), exec, sync, bind("fail", nil), exec, sync, bind("s1", nil), exec, sync},
+			syncs: 3, want: "08P01", also: "Error 22012"},
+		{msgs: []pgproto3.FrontendMessage{bind("rb", nil), exec, sync}},
 	})
 }
 

@@ -858,26 +858,55 @@ func (s *Session) settleStatementLocked(name string) {
 // lacks the statement (bindInFailedBlock), or nil. mu is held, and released
 // while it waits for the block's state.
 func (s *Session) bindRefusedInFailedBlockLocked(name string, rest []byte) *Error {
-	// Outside a transaction block nothing is asked of the server: a
-	// pipelined BEGIN that fails is the one case left to the server's
-	// answer (25P02 where PostgreSQL could report a wrong parameter
-	// count first).
-	if s.lease == nil || s.txStatus == txIdle {
+	if s.lease == nil || s.reparsedShapeLocked(name) == nil {
 		return nil
 	}
-	var sh *stmtShape
-	switch {
-	case name == "" && s.unnamed != nil && !s.unnamedOnBackendLocked():
-		sh = s.unnamed
-	case name != "" && s.stmts[name] != nil && !s.lease.Backend().Statements.Has(s.stmts[name].def.current().name):
-		sh = &s.stmts[name].def.stmtShape
-	default:
-		return nil
+	if s.txStatus == txIdle {
+		// Outside a block the server is asked nothing, unless a BEGIN
+		// in flight may open one that fails before this Bind, whose
+		// re-Parse the server would then refuse (25P02 where
+		// PostgreSQL checks the parameter counts first).
+		if !s.beginInFlightLocked() {
+			return nil
+		}
+		s.awaitAnswersLocked()
+		if s.lease == nil || s.txStatus == txIdle {
+			return nil
+		}
 	}
-	if !s.failedBlockLocked() {
+	sh := s.reparsedShapeLocked(name)
+	if sh == nil || !s.failedBlockLocked() {
 		return nil
 	}
 	return bindInFailedBlock(sh, name, rest, &s.scratch.bind)
+}
+
+// reparsedShapeLocked returns the client's statement name's shape when a
+// Bind of it needs pgwarp's re-Parse on the leased backend, or nil. mu is
+// held.
+func (s *Session) reparsedShapeLocked(name string) *stmtShape {
+	switch {
+	case name == "" && s.unnamed != nil && !s.unnamedOnBackendLocked():
+		return s.unnamed
+	case name != "" && s.stmts[name] != nil && !s.lease.Backend().Statements.Has(s.stmts[name].def.current().name):
+		return &s.stmts[name].def.stmtShape
+	}
+	return nil
+}
+
+// beginInFlightLocked reports whether a statement sent and not answered
+// yet begins a transaction block. mu is held.
+func (s *Session) beginInFlightLocked() bool {
+	for i := s.q.head; i < len(s.q.items); i++ {
+		if info := s.q.items[i].info; info != nil {
+			for j := range info.Statements {
+				if info.Statements[j].Transaction.Kind == query.TxBegin {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // describeInFailedBlock answers a Describe of statement d in a failed
