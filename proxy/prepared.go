@@ -577,7 +577,7 @@ func (s *Session) prepareOnBackendLocked(b *pool.Backend, d *stmtDef, swallow bo
 			done(ok)
 		}
 	}})
-	if d, p := v.description(); d == nil || p == nil {
+	if desc, _ := v.description(); desc == nil {
 		// Learn the version's description once, for a Describe that
 		// may come in a failed transaction block on a backend that
 		// lacks the statement and cannot parse it there. The server
@@ -724,7 +724,6 @@ func (s *Session) forwardWithUnnamed(kind expectKind, typ byte, body []byte) err
 // it (parsingUnnamedLocked).
 type unnamedParse struct {
 	prev         *stmtShape
-	prevSure     bool
 	prevSeq, seq uint64
 }
 
@@ -732,10 +731,10 @@ type unnamedParse struct {
 // being sent to the lease's backend; parsedUnnamedLocked takes its
 // outcome. mu is held.
 func (s *Session) parsingUnnamedLocked(u *stmtShape) unnamedParse {
-	p := unnamedParse{prev: s.backendUnnamed, prevSure: s.backendUnnamedSure, prevSeq: s.backendUnnamedSeq}
+	p := unnamedParse{prev: s.backendUnnamed, prevSeq: s.backendUnnamedSeq}
 	s.backendUnnamedSeq++
 	p.seq = s.backendUnnamedSeq
-	s.backendUnnamed, s.backendUnnamedSure = u, false
+	s.backendUnnamed = u
 	return p
 }
 
@@ -743,40 +742,36 @@ func (s *Session) parsingUnnamedLocked(u *stmtShape) unnamedParse {
 // skipped. mu is held.
 func (s *Session) parsedUnnamedLocked(p unnamedParse, ok, skipped bool) {
 	if !skipped {
-		// Answers come in order: a later Parse that the server then
-		// skips restores this one's outcome.
+		// Answers come in order; a later Parse that the server then
+		// skips falls back to this one and its outcome.
 		s.backendUnnamedAnswered, s.backendUnnamedAnsweredOK = p.seq, ok
 	}
 	if s.backendUnnamedSeq != p.seq {
 		return // a later Parse, or a forget, decides
 	}
-	switch {
-	case ok:
-		s.backendUnnamedSure = true
-	case skipped:
+	if skipped {
 		// The backend keeps what it had. Skipped Parses are answered
 		// last first, so an earlier one of the batch finds its own
-		// sequence number back. If what it had came from a Parse the
-		// server answered after this one was sent, that answer holds.
-		s.backendUnnamed, s.backendUnnamedSure, s.backendUnnamedSeq = p.prev, p.prevSure, p.prevSeq
-		if p.prevSeq == s.backendUnnamedAnswered {
-			if s.backendUnnamedAnsweredOK {
-				s.backendUnnamedSure = true
-			} else {
-				s.backendUnnamed = nil
-			}
-		}
-	default:
+		// sequence number back.
+		s.backendUnnamed, s.backendUnnamedSeq = p.prev, p.prevSeq
+	}
+	if s.backendUnnamedAnswered == s.backendUnnamedSeq && !s.backendUnnamedAnsweredOK {
 		// A failed Parse drops the backend's unnamed statement.
 		s.backendUnnamed = nil
 	}
+}
+
+// backendUnnamedSureLocked reports whether the server has answered the
+// Parse of backendUnnamed, successfully. mu is held.
+func (s *Session) backendUnnamedSureLocked() bool {
+	return s.backendUnnamedAnsweredOK && s.backendUnnamedAnswered == s.backendUnnamedSeq
 }
 
 // forgetBackendUnnamedLocked notes that the lease's backend has no
 // unnamed statement of the client's: a new lease, a simple query, a Close
 // of it. mu is held.
 func (s *Session) forgetBackendUnnamedLocked() {
-	s.backendUnnamed, s.backendUnnamedSure = nil, false
+	s.backendUnnamed = nil
 	s.backendUnnamedSeq++
 }
 
@@ -787,7 +782,7 @@ func (s *Session) forgetBackendUnnamedLocked() {
 // skips the Bind or Describe too). Otherwise a re-Parse is sent again,
 // which is always right. mu is held.
 func (s *Session) unnamedOnBackendLocked() bool {
-	return s.unnamed != nil && s.backendUnnamed == s.unnamed && (s.backendUnnamedSure || !s.q.hasSync())
+	return s.unnamed != nil && s.backendUnnamed == s.unnamed && (s.backendUnnamedSureLocked() || !s.q.hasSync())
 }
 
 // failedBlockLocked reports whether the client's transaction block has
@@ -858,24 +853,15 @@ func (s *Session) settleStatementLocked(name string) {
 // lacks the statement (bindInFailedBlock), or nil. mu is held, and released
 // while it waits for the block's state.
 func (s *Session) bindRefusedInFailedBlockLocked(name string, rest []byte) *Error {
-	if s.lease == nil || s.reparsedShapeLocked(name) == nil {
+	if s.lease == nil {
 		return nil
 	}
-	if s.txStatus == txIdle {
-		// Outside a block the server is asked nothing, unless a BEGIN
-		// in flight may open one that fails before this Bind, whose
-		// re-Parse the server would then refuse (25P02 where
-		// PostgreSQL checks the parameter counts first).
-		if !s.beginInFlightLocked() {
-			return nil
-		}
-		s.awaitAnswersLocked()
-		if s.lease == nil || s.txStatus == txIdle {
-			return nil
-		}
-	}
+	// Outside a block the server is asked nothing, unless a BEGIN in
+	// flight may open one that fails before this Bind (failedBlockLocked
+	// waits for it), whose re-Parse the server would then refuse (25P02
+	// where PostgreSQL checks the parameter counts first).
 	sh := s.reparsedShapeLocked(name)
-	if sh == nil || !s.failedBlockLocked() {
+	if sh == nil || s.txStatus == txIdle && !s.beginInFlightLocked() || !s.failedBlockLocked() {
 		return nil
 	}
 	return bindInFailedBlock(sh, name, rest, &s.scratch.bind)

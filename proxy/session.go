@@ -131,13 +131,13 @@ type Session struct {
 	unnamed *stmtShape // what the client last parsed as the unnamed statement
 	// backendUnnamed is the client's unnamed statement the lease's
 	// backend has, as far as pgwarp knows (compared with unnamed by
-	// identity): set when a Parse of it is sent, sure once the server
-	// answered it, back to what it was when the server skips it, nil when
-	// one fails and when the lease changes or a query or Close destroys
-	// it (parsingUnnamedLocked). A mismatch only costs a re-Parse.
-	backendUnnamed     *stmtShape
-	backendUnnamedSure bool   // the server answered the Parse of backendUnnamed
-	backendUnnamedSeq  uint64 // counts those Parses
+	// identity): set when a Parse of it is sent, back to what it was when
+	// the server skips it, nil when one fails and when the lease changes
+	// or a query or Close destroys it (parsingUnnamedLocked). It is sure
+	// once the server answered its Parse (backendUnnamedSureLocked). A
+	// mismatch only costs a re-Parse.
+	backendUnnamed    *stmtShape
+	backendUnnamedSeq uint64 // numbers those Parses, and forgets
 	// backendUnnamedAnswered is the sequence number of the last such
 	// Parse the server answered (not skipped), and ...OK whether it
 	// succeeded.
