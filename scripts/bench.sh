@@ -54,6 +54,14 @@ step "SCRAM vs trust, a connection per transaction"
 BENCH_PW=benchpw $B ab --a-name trust --a-config "$(cfg trust $'cache: { enabled: false }\nauth: { method: trust }')" \
 	--b-name scram --b-config "$(cfg scram $'cache: { enabled: false }\nauth: { method: scram-sha-256, users: [ { name: postgres, password_env: BENCH_PW } ] }')" \
 	--connect --password benchpw --rounds 3 > "$OUT/scram.txt" 2>&1
+step "tracing at sample ratio 1.0, exporting to a receiver that discards (pgwarp's own share)"
+$B nullotlp --listen 127.0.0.1:14318 --save "$OUT/spans" > "$OUT/nullotlp.txt" 2>&1 &
+NULLOTLP=$!
+sleep 1
+$B ab --a-name tracing-off --a-config "$off" --b-name tracing-1.0-discard \
+	--b-config "$(cfg trace-null $'cache: { enabled: false }\ntelemetry: { enabled: true, otlp_endpoint: "127.0.0.1:14318", otlp_protocol: http/protobuf, sample_ratio: 1.0 }')" \
+	--rounds 3 > "$OUT/tracing-discard.txt" 2>&1
+kill "$NULLOTLP"; wait "$NULLOTLP" 2>/dev/null
 if ./scripts/jaeger.sh start > "$OUT/jaeger.txt" 2>&1; then
 	sleep 3
 	step "tracing at sample ratio 1.0 and 0.01, exporting to Jaeger"
@@ -63,18 +71,15 @@ if ./scripts/jaeger.sh start > "$OUT/jaeger.txt" 2>&1; then
 	$B ab --a-name tracing-off --a-config "$off" --b-name tracing-0.01 \
 		--b-config "$(cfg trace-001 $'cache: { enabled: false }\ntelemetry: { enabled: true, otlp_endpoint: "127.0.0.1:4317", sample_ratio: 0.01 }')" \
 		--rounds 3 > "$OUT/tracing-001.txt" 2>&1
+	step "tracing off while Jaeger ingests the spans of the discarding run (Jaeger's own share)"
+	$B ab --a-name tracing-off --a-config "$off" --b-name tracing-off-jaeger-busy --b-config "$off" \
+		--b-during "$B replay --dir '$OUT/spans' --url http://127.0.0.1:4318/v1/traces" \
+		--rounds 3 > "$OUT/tracing-ceiling.txt" 2>&1
 	./scripts/jaeger.sh stop >> "$OUT/jaeger.txt" 2>&1
 else
 	echo "Jaeger did not start (see $OUT/jaeger.txt): skipping the tracing runs" >&2
 fi
-step "tracing at sample ratio 1.0, exporting to a receiver that discards (pgwarp's own share)"
-$B nullotlp --listen 127.0.0.1:4318 > "$OUT/nullotlp.txt" 2>&1 &
-NULLOTLP=$!
-sleep 1
-$B ab --a-name tracing-off --a-config "$off" --b-name tracing-1.0-discard \
-	--b-config "$(cfg trace-null $'cache: { enabled: false }\ntelemetry: { enabled: true, otlp_endpoint: "127.0.0.1:4318", otlp_protocol: http/protobuf, sample_ratio: 1.0 }')" \
-	--rounds 3 > "$OUT/tracing-discard.txt" 2>&1
-kill "$NULLOTLP"; wait "$NULLOTLP" 2>/dev/null
+rm -rf "$OUT/spans"
 step "10,000 idle client connections"
 $B idle --idle 10000 --active 16 --config "$off" > "$OUT/idle.txt" 2>&1
 step "done: results in $OUT"

@@ -8,10 +8,12 @@
 // pgbench. Results are ratios measured in the same run, printed as a
 // Markdown table; absolute numbers on a shared machine mean little.
 //
-//	pgwarp-bench ab   --a-config off.yaml --b-config on.yaml [--mode simple|prepared] [--connect]
+//	pgwarp-bench ab   --a-config off.yaml --b-config on.yaml [--mode simple|prepared] [--connect] [--b-during CMD]
 //	pgwarp-bench idle --idle 10000 --active 16
 //	pgwarp-bench mixed --writes 10   (dashboard reads and writes, direct vs pgwarp's cache)
 //	pgwarp-bench relay --model goroutines|rawread|epoll   (a bare TCP relay for peers.sh: an I/O model's ceiling)
+//	pgwarp-bench nullotlp [--save DIR]   (an OTLP/HTTP receiver that discards, optionally keeping what it got)
+//	pgwarp-bench replay --dir DIR        (sends what nullotlp kept to a collector at the recorded pace)
 package main
 
 import (
@@ -39,7 +41,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: pgwarp-bench ab|idle|mixed|nullotlp|relay [flags]")
+		fmt.Fprintln(os.Stderr, "usage: pgwarp-bench ab|idle|mixed|nullotlp|relay|replay [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -54,6 +56,8 @@ func main() {
 		err = runNullOTLP(os.Args[2:])
 	case "relay":
 		err = runRelay(os.Args[2:])
+	case "replay":
+		err = runReplay(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -201,6 +205,25 @@ func (e *env) pgbenchRun(port, clients int, duration time.Duration, mode string,
 	return tps, lat, nil
 }
 
+// startBeside starts a shell command in a process group of its own and
+// returns a function that stops the group and waits for it. An empty
+// command starts nothing.
+func startBeside(command string) (func(), error) {
+	if command == "" {
+		return func() {}, nil
+	}
+	cmd := exec.Command("sh", "-c", command)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		_ = cmd.Wait()
+	}, nil
+}
+
 func median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
@@ -220,6 +243,7 @@ func runAB(args []string) error {
 	scale := fs.Int("scale", 10, "pgbench scale")
 	duration := fs.Duration("duration", 10*time.Second, "per run")
 	rounds := fs.Int("rounds", 3, "runs of each, interleaved")
+	bDuring := fs.String("b-during", "", "shell command run beside each B run, stopped after it (e.g. a replay of spans into a collector)")
 	_ = fs.Parse(args)
 	e, err := setup(*scale)
 	if err != nil {
@@ -239,11 +263,17 @@ func runAB(args []string) error {
 	var at, bt, al, bl []float64
 	for i := 0; i < *rounds; i++ {
 		for _, side := range []struct {
-			p   *pgwarp
-			tps *[]float64
-			lat *[]float64
-		}{{a, &at, &al}, {b, &bt, &bl}} {
+			p      *pgwarp
+			tps    *[]float64
+			lat    *[]float64
+			during string
+		}{{a, &at, &al, ""}, {b, &bt, &bl, *bDuring}} {
+			stop, err := startBeside(side.during)
+			if err != nil {
+				return err
+			}
 			tps, lat, err := e.pgbenchRun(side.p.port, *clients, *duration, *mode, *connect, *password)
+			stop()
 			if err != nil {
 				return err
 			}
