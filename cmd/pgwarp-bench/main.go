@@ -12,6 +12,7 @@
 //	pgwarp-bench idle --idle 10000 --active 16
 //	pgwarp-bench mixed --writes 10   (dashboard reads and writes, direct vs pgwarp's cache)
 //	pgwarp-bench relay --model goroutines|rawread|epoll   (a bare TCP relay for peers.sh: an I/O model's ceiling)
+//	pgwarp-bench canned --listen ADDR   (one fixed answer to every query: the floor of a cache hit's latency)
 //	pgwarp-bench nullotlp [--save DIR]   (an OTLP/HTTP receiver that discards, optionally keeping what it got)
 //	pgwarp-bench replay --dir DIR        (sends what nullotlp kept to a collector at the recorded pace)
 package main
@@ -41,13 +42,15 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: pgwarp-bench ab|idle|mixed|nullotlp|relay|replay [flags]")
+		fmt.Fprintln(os.Stderr, "usage: pgwarp-bench ab|canned|idle|mixed|nullotlp|relay|replay [flags]")
 		os.Exit(2)
 	}
 	var err error
 	switch os.Args[1] {
 	case "ab":
 		err = runAB(os.Args[2:])
+	case "canned":
+		err = runCanned(os.Args[2:])
 	case "idle":
 		err = runIdle(os.Args[2:])
 	case "mixed":
