@@ -34,6 +34,39 @@ func BenchmarkClassifyHit(b *testing.B) {
 	}
 }
 
+// BenchmarkClassifyHitNewTexts is pgbench -S as the proxy sees it: a memo
+// hit for a statement whose text (its literal) is new on every call, so
+// the memo of lexer output by exact text never helps and only costs.
+func BenchmarkClassifyHitNewTexts(b *testing.B) {
+	c, _ := query.NewClassifier(query.Config{})
+	stmts := pgbenchStatements(1 << 20)
+	c.Classify(stmts[0])
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sinkInfo = c.Classify(stmts[i&(1<<20-1)]).Info
+	}
+}
+
+// BenchmarkClassifyDashboardRepeated is a dashboard's query sent again
+// verbatim, as a dashboard refresh or a driver's unnamed statement does:
+// the memo of lexer output by exact text answers it without lexing.
+func BenchmarkClassifyDashboardRepeated(b *testing.B) {
+	c, _ := query.NewClassifier(query.Config{})
+	const sql = `SELECT a.artifact_identifier, a.title, sum(s.units) AS units, sum(s.units_net) AS units_net, count(*) AS days
+  FROM material_artifact a
+  JOIN sales_measurement_dataset s ON s.artifact_identifier = a.artifact_identifier
+ WHERE a.artifact_identifier = 'ART-' || lpad(42::text, 8, '0')
+   AND s.day > date '2026-06-30' - 30 AND s.day <= date '2026-06-30'
+ GROUP BY a.artifact_identifier, a.title;`
+	c.Classify(sql)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sinkInfo = c.Classify(sql).Info
+	}
+}
+
 // BenchmarkClassifyHitParallel is the hot path from every core at once.
 func BenchmarkClassifyHitParallel(b *testing.B) {
 	c, _ := query.NewClassifier(query.Config{})

@@ -85,6 +85,14 @@ func FuzzClassify(f *testing.F) {
 		}
 		res := c.Classify(sql)
 		checkInfo(t, sql, res.Info)
+		// The second and third call come from the memo of lexer output by
+		// exact text; they must answer as the lexer did.
+		for i := 0; i < 2; i++ {
+			again := c.Classify(sql)
+			if again.Info != res.Info || again.Text != res.Text || again.Hint != res.Hint || !reflect.DeepEqual(again.Literals, res.Literals) {
+				t.Fatalf("call %d of %q answered\n%+v\nafter\n%+v", i+2, sql, again, res)
+			}
+		}
 		variant := query.LiteralVariant(sql)
 		shared := c.Classify(variant).Info
 		direct := query.ParseUncached(variant)

@@ -1,8 +1,11 @@
 package query
 
 import (
+	"bytes"
 	"errors"
 	"hash/maphash"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -32,6 +35,15 @@ const (
 	entryOverhead = 128
 	// maxPooledBuffer is the largest lexing buffer kept for reuse.
 	maxPooledBuffer = 64 << 10
+	// Bounds of the memo of lexer output by exact text (see lexedText):
+	// statements up to maxLexedSQL bytes, at most maxLexedEntries of them,
+	// retaining at most maxLexedBytes.
+	maxLexedSQL     = 4 << 10
+	maxLexedEntries = 4096
+	maxLexedBytes   = 4 << 20
+	// seenSlots is the size of the filter that admits a text to that memo
+	// on its second sighting.
+	seenSlots = 4096
 )
 
 // Classifier classifies query strings and memoises the results in a
@@ -60,6 +72,27 @@ type Classifier struct {
 	// texts interns the comment-free texts Classify builds: an
 	// application sends the same statements again and again.
 	texts *intern.Table
+
+	// lexed memoises the lexer's output by exact statement text, so that
+	// a statement sent again verbatim (a dashboard's query, the unnamed
+	// statement a driver parses before every execution) skips the lexer.
+	// A text enters it on its second sighting in seen, a direct-mapped
+	// filter of text hashes, so that statements with a new literal every
+	// time (pgbench -S) never fill it.
+	lexed      *lru.Cache[uint64, *lexedText]
+	lexedBytes atomic.Int64
+	seen       [seenSlots]atomic.Uint64
+}
+
+// lexedText is the lexer's output for one exact statement text. It is
+// immutable once stored.
+type lexedText struct {
+	sql  string
+	key  []byte
+	text string
+	hint Hint
+	lits []litSpan
+	size int64
 }
 
 // entry is one memoised classification; key guards against hash
@@ -115,6 +148,13 @@ func NewClassifier(cfg Config) (*Classifier, error) {
 		return nil, err
 	}
 	c.cache = cache
+	lexed, err := lru.NewWithEvict(maxLexedEntries, func(_ uint64, e *lexedText) {
+		c.lexedBytes.Add(-e.size)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.lexed = lexed
 	return c, nil
 }
 
@@ -146,7 +186,8 @@ type Result struct {
 //
 // A memo hit costs one pass of a hand-written lexer over sql, a hash and an
 // LRU lookup; only a miss calls PostgreSQL's parser (pg_query, through
-// cgo).
+// cgo). A string classified before, byte for byte, skips the lexer too: its
+// lexer output is memoised by exact text from its second sighting on.
 func (c *Classifier) Classify(sql string) Result { return c.ClassifyInto(sql, nil) }
 
 // ClassifyInto is [Classifier.Classify] with [Result.Literals] appended to
@@ -155,11 +196,26 @@ func (c *Classifier) Classify(sql string) Result { return c.ClassifyInto(sql, ni
 func (c *Classifier) ClassifyInto(sql string, lits []Literal) Result {
 	bufs := c.buffers.Get().(*lexBuffers)
 	sc := scan{texts: c.texts}
-	sc.key = bufs.key[:0]
-	sc.lits = bufs.lits[:0]
-	bufs.text = lex(sql, &sc, false, bufs.text)
-	bufs.key = sc.key
-	bufs.lits = sc.lits
+	var h uint64
+	lexed := false
+	if len(sql) <= maxLexedSQL {
+		h = maphash.String(c.seed, sql)
+		if e, ok := c.lexed.Get(h); ok && e.sql == sql {
+			// The memoised slices are only read: bufs keeps its own.
+			sc.key, sc.text, sc.hint, sc.lits = e.key, e.text, e.hint, e.lits
+			lexed = true
+		}
+	}
+	if !lexed {
+		sc.key = bufs.key[:0]
+		sc.lits = bufs.lits[:0]
+		bufs.text = lex(sql, &sc, false, bufs.text)
+		bufs.key = sc.key
+		bufs.lits = sc.lits
+		if len(sql) <= maxLexedSQL {
+			c.rememberLexed(h, sql, &sc)
+		}
+	}
 
 	info := c.lookup(domainNormal, sc.key)
 	exact := info != nil && info.valueSensitive
@@ -188,6 +244,35 @@ func (c *Classifier) ClassifyInto(sql string, lits []Literal) Result {
 		c.buffers.Put(bufs)
 	}
 	return res
+}
+
+// rememberLexed memoises sc, the lexer's output for sql (whose hash is h),
+// when sql was seen before; otherwise it only notes the sighting.
+func (c *Classifier) rememberLexed(h uint64, sql string, sc *scan) {
+	slot := &c.seen[h%seenSlots]
+	if slot.Load() != h {
+		slot.Store(h)
+		return
+	}
+	e := &lexedText{
+		sql:  strings.Clone(sql),
+		key:  bytes.Clone(sc.key),
+		text: strings.Clone(sc.text),
+		hint: sc.hint,
+		lits: slices.Clone(sc.lits),
+	}
+	e.hint.Malformed = strings.Clone(e.hint.Malformed)
+	e.size = int64(len(e.sql)+len(e.key)+len(e.text)+len(e.hint.Malformed)) +
+		int64(len(e.lits))*int64(unsafe.Sizeof(litSpan{})) + entryOverhead
+	if _, present, _ := c.lexed.PeekOrAdd(h, e); present {
+		return
+	}
+	c.lexedBytes.Add(e.size)
+	for c.lexedBytes.Load() > maxLexedBytes {
+		if _, _, ok := c.lexed.RemoveOldest(); !ok {
+			break
+		}
+	}
 }
 
 // lookup returns the memoised Info for key in domain, or nil.
@@ -251,15 +336,22 @@ type Stats struct {
 	Entries int
 	// Bytes approximates the memory they retain.
 	Bytes int64
+	// TextEntries and TextBytes are the size of the memo of lexer output
+	// by exact statement text, which spares a statement sent again
+	// verbatim its lexing.
+	TextEntries int
+	TextBytes   int64
 }
 
 // Stats returns the current counters.
 func (c *Classifier) Stats() Stats {
 	return Stats{
-		Hits:      c.hits.Load(),
-		Misses:    c.misses.Load(),
-		Evictions: c.evictions.Load(),
-		Entries:   c.cache.Len(),
-		Bytes:     c.bytes.Load(),
+		Hits:        c.hits.Load(),
+		Misses:      c.misses.Load(),
+		Evictions:   c.evictions.Load(),
+		Entries:     c.cache.Len(),
+		Bytes:       c.bytes.Load(),
+		TextEntries: c.lexed.Len(),
+		TextBytes:   c.lexedBytes.Load(),
 	}
 }

@@ -2,6 +2,8 @@ package query_test
 
 import (
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -137,5 +139,89 @@ func TestNewClassifierRejectsNegativeBounds(t *testing.T) {
 		if _, err := query.NewClassifier(cfg); err == nil {
 			t.Errorf("NewClassifier(%+v) succeeded", cfg)
 		}
+	}
+}
+
+// textMemoCorpus are statements whose lexer output the exact-text memo must
+// reproduce: comments, hints (a malformed one too), literals of every
+// kind, several statements, non-canonical whitespace, an empty string.
+var textMemoCorpus = []string{
+	"SELECT abalance FROM pgbench_accounts WHERE aid = 42;",
+	"  select *\n\tFROM t   WHERE id = 7 AND name = 'x''y' -- trailing\n",
+	"SELECT * FROM t /* pgwarp:cache ttl=30s swr=5s */ WHERE d > date 'today'",
+	"/* pgwarp:cache ttl=banana */ SELECT 1",
+	"/* pgwarp:nocache */ SELECT * FROM sales_measurement_dataset WHERE artifact_identifier = 'ART-00000042' AND day > date '2026-06-30' - 30",
+	"SELECT $1::int, B'1010', X'ff', 1.5e3, $$dollar$$, E'\\n' FROM t; SELECT 2",
+	"INSERT INTO t (a) VALUES (1) RETURNING a",
+	"",
+	"-- only a comment",
+	";;",
+	"SELECT * FROM \"Quoted Table\" WHERE \"Col\" = 'v'",
+}
+
+func TestTextMemoAnswersAsTheLexerDoes(t *testing.T) {
+	c, _ := query.NewClassifier(query.Config{})
+	for _, sql := range textMemoCorpus {
+		fresh, _ := query.NewClassifier(query.Config{})
+		want := fresh.Classify(sql)
+		for i := 0; i < 3; i++ { // lexed, lexed and remembered, from the memo
+			got := c.Classify(sql)
+			if got.Text != want.Text || got.Hint != want.Hint || !reflect.DeepEqual(got.Literals, want.Literals) ||
+				!reflect.DeepEqual(got.Info.Statements, want.Info.Statements) || (got.Info.Err == nil) != (want.Info.Err == nil) {
+				t.Fatalf("call %d of %q:\n got %+v\nwant %+v", i+1, sql, got, want)
+			}
+		}
+	}
+	// Once more, interleaved: a memoised entry must not share a buffer
+	// with later calls.
+	for _, sql := range textMemoCorpus {
+		fresh, _ := query.NewClassifier(query.Config{})
+		want, got := fresh.Classify(sql), c.Classify(sql)
+		if got.Text != want.Text || got.Hint != want.Hint || !reflect.DeepEqual(got.Literals, want.Literals) ||
+			!reflect.DeepEqual(got.Info.Statements, want.Info.Statements) || (got.Info.Err == nil) != (want.Info.Err == nil) {
+			t.Fatalf("%q from the memo after other statements:\n got %+v\nwant %+v", sql, got, want)
+		}
+	}
+	if s := c.Stats(); s.TextEntries != len(textMemoCorpus) || s.TextBytes <= 0 {
+		t.Errorf("stats = %+v, want every statement of the corpus in the text memo", s)
+	}
+}
+
+func TestTextMemoAdmitsOnlyRepeatedTexts(t *testing.T) {
+	c, _ := query.NewClassifier(query.Config{})
+	for aid := 1; aid <= 5000; aid++ {
+		c.Classify(fmt.Sprintf("SELECT abalance FROM pgbench_accounts WHERE aid = %d;", aid))
+	}
+	if s := c.Stats(); s.TextEntries != 0 {
+		t.Errorf("statements seen once entered the text memo: %+v", s)
+	}
+	c.Classify("SELECT abalance FROM pgbench_accounts WHERE aid = 5000;")
+	if s := c.Stats(); s.TextEntries != 1 {
+		t.Errorf("a statement seen twice is not in the text memo: %+v", s)
+	}
+}
+
+func TestTextMemoIsBounded(t *testing.T) {
+	c, _ := query.NewClassifier(query.Config{})
+	pad := strings.Repeat("x", 3000)
+	for i := 0; i < 3000; i++ {
+		sql := fmt.Sprintf("SELECT '%s' FROM t%d", pad, i)
+		c.Classify(sql)
+		c.Classify(sql)
+	}
+	s := c.Stats()
+	if s.TextBytes > 4<<20 || s.TextEntries > 4096 {
+		t.Errorf("text memo over its bounds: %+v", s)
+	}
+	if s.TextEntries == 0 {
+		t.Errorf("nothing in the text memo: %+v", s)
+	}
+	long := "SELECT '" + strings.Repeat("y", 5000) + "'"
+	before := c.Stats().TextEntries
+	for i := 0; i < 3; i++ {
+		c.Classify(long)
+	}
+	if after := c.Stats().TextEntries; after > before {
+		t.Errorf("a statement over 4 KiB entered the text memo (%d → %d entries)", before, after)
 	}
 }
