@@ -381,23 +381,9 @@ func (s *Session) refreshJobExtended(d *stmtShape, bind []byte, describe bool) r
 // Describe, and the DataRows and CommandComplete of the Execute.
 func (srv *Server) refresh(job refreshJob, fill *cache.Fill) {
 	defer fill.Abort()
-	if job.pool == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	lease, err := job.pool.Acquire(ctx)
-	if err != nil {
-		return
-	}
-	b := lease.Backend()
-	ok := func() bool {
-		if sql := settingsSQL(job.settings, b.Settings); sql != "" {
-			if _, err := b.Query(ctx, sql); err != nil {
-				return false
-			}
-			b.Settings = copySettings(job.settings)
-		}
+	ok := onPooledBackend(ctx, job.pool, job.settings, func(b *pool.Backend) bool {
 		if job.messages == nil {
 			return b.RawQuery(ctx, job.sql, func(typ byte, msg []byte) {
 				switch typ {
@@ -416,15 +402,42 @@ func (srv *Server) refresh(job refreshJob, fill *cache.Fill) {
 				fill.Append(msg)
 			}
 		}) == nil
+	})
+	if ok {
+		_ = fill.Complete()
+	}
+}
+
+// onPooledBackend runs fn on a backend acquired from p (within ctx) with
+// settings applied, then returns the backend to the pool, or destroys it
+// when it is broken or fn left it inside a transaction. It reports whether
+// a backend was acquired, the settings applied and fn succeeded. It is for
+// pgwarp's own work beside a client's (a cache refresh, a Describe on
+// another backend), never for the client's transaction.
+func onPooledBackend(ctx context.Context, p *pool.Pool, settings map[string]string, fn func(*pool.Backend) bool) bool {
+	if p == nil {
+		return false
+	}
+	lease, err := p.Acquire(ctx)
+	if err != nil {
+		return false
+	}
+	b := lease.Backend()
+	ok := func() bool {
+		if sql := settingsSQL(settings, b.Settings); sql != "" {
+			if _, err := b.Query(ctx, sql); err != nil {
+				return false
+			}
+			b.Settings = copySettings(settings)
+		}
+		return fn(b)
 	}()
 	if b.Broken() || b.TxStatus != txIdle {
 		lease.Destroy()
 	} else {
 		lease.Release()
 	}
-	if ok {
-		_ = fill.Complete()
-	}
+	return ok
 }
 
 // setPendingFills sets the fills a cache miss opened for the Describe

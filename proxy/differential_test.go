@@ -369,6 +369,45 @@ func TestAFailedBlockOnABackendWithoutTheStatement(t *testing.T) {
 	})
 }
 
+// TestTheUnnamedStatementDescribedInAFailedBlock: the client's unnamed
+// statement, parsed in an earlier transaction and never described, is
+// missing on the backend of its failed transaction block, where the server
+// refuses pgwarp's re-Parse. PostgreSQL describes a statement that returns
+// no rows even there (parameter types it inferred, NoData) and refuses one
+// that returns rows (25P02); pgwarp asks another backend and answers the
+// same.
+func TestTheUnnamedStatementDescribedInAFailedBlock(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	p := proxytest.Start(t, c, proxytest.Options{Configure: func(pc *proxy.Config) {
+		// Every transaction on a new backend.
+		pc.Databases["*"].MaxLifetime = time.Nanosecond
+	}})
+	direct, through := scriptConns(t, c, p, db)
+	run := func(name string) *pgproto3.Bind { return &pgproto3.Bind{PreparedStatement: name} }
+	exec := &pgproto3.Execute{}
+	sync := &pgproto3.Sync{}
+	describe := &pgproto3.Describe{ObjectType: 'S'}
+	runScript(t, direct, through, []scriptStep{
+		{msgs: []pgproto3.FrontendMessage{&pgproto3.Parse{Name: "begin", Query: "BEGIN"},
+			&pgproto3.Parse{Name: "fail", Query: "SELECT 1/0"},
+			&pgproto3.Parse{Name: "rb", Query: "ROLLBACK"},
+			// Types left to the server: only it knows them.
+			&pgproto3.Parse{Query: "UPDATE pg_class SET relname = relname WHERE false AND oid = $1 AND relname = $2", ParameterOIDs: []uint32{0, 19}},
+			sync}},
+		{msgs: []pgproto3.FrontendMessage{run("begin"), exec, sync}},
+		{msgs: []pgproto3.FrontendMessage{run("fail"), exec, sync}, want: "22012"},
+		{msgs: []pgproto3.FrontendMessage{describe, sync}, also: "ParameterDescription"},
+		// Pipelined behind the failure, in one batch and in the next.
+		{msgs: []pgproto3.FrontendMessage{run("fail"), exec, describe, sync, describe, sync}, syncs: 2, want: "25P02", also: "NoData"},
+		{msgs: []pgproto3.FrontendMessage{run("rb"), exec, sync}},
+		{msgs: []pgproto3.FrontendMessage{&pgproto3.Parse{Query: "SELECT $1::int"}, sync}},
+		{msgs: []pgproto3.FrontendMessage{run("begin"), exec, run("fail"), exec, sync}, want: "22012"},
+		{msgs: []pgproto3.FrontendMessage{describe, sync}, want: "25P02"},
+		{msgs: []pgproto3.FrontendMessage{run("rb"), exec, sync}},
+	})
+}
+
 // TestTheUnnamedStatementAnsweredBeforeASkippedParse: a batch parses the
 // unnamed statement, fails, and parses it again; the server answers the
 // first Parse and skips the second, so the backend keeps the first. A

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -268,6 +269,9 @@ func (s *Session) forwardExtended(typ byte, body []byte) error {
 			return s.forward(expectDescribePortal, typ, body)
 		}
 		if name == "" {
+			if s.describeUnnamedInFailedBlock() {
+				return nil
+			}
 			return s.forwardWithUnnamed(expectDescribeStmt, typ, body)
 		}
 		// As for a Bind: a change of the name in an earlier batch
@@ -921,6 +925,72 @@ func (s *Session) describeInFailedBlock(d *stmtDef) bool {
 	s.mu.Unlock()
 	s.emit(append(append([]byte{}, *params...), msgNoData, 0, 0, 0, 4))
 	return true
+}
+
+// describeElsewhereWait bounds the wait for a second backend that
+// describes the client's unnamed statement (describeUnnamedInFailedBlock).
+const describeElsewhereWait = time.Second
+
+// describeUnnamedInFailedBlock answers a Describe of the client's unnamed
+// statement in a failed transaction block when the leased backend lacks it
+// (it was parsed in an earlier transaction, on another backend): the
+// server would refuse pgwarp's re-Parse with 25P02, where PostgreSQL
+// describes a statement that returns no rows even there (its parameter
+// types and NoData) and refuses one that does. pgwarp parses and describes
+// the statement on another pooled backend, with the client's settings, and
+// answers as PostgreSQL would. It reports whether it answered; it does not
+// when no backend is free within describeElsewhereWait or that backend
+// fails, and the Describe then goes to the server, which answers 25P02.
+func (s *Session) describeUnnamedInFailedBlock() bool {
+	s.mu.Lock()
+	if s.lease == nil || s.txStatus == txIdle || s.serverSkip || s.unnamed == nil {
+		s.mu.Unlock()
+		return false
+	}
+	s.settleStatementLocked("")
+	if s.unnamed == nil || s.unnamedOnBackendLocked() || !s.failedBlockLocked() || s.serverSkip || s.unnamed == nil {
+		s.mu.Unlock()
+		return false
+	}
+	u, p, settings := s.unnamed, s.pool, copySettings(s.settings)
+	s.mu.Unlock()
+	params, rows, ok := describeElsewhere(p, settings, u)
+	if !ok {
+		return false
+	}
+	if rows {
+		s.sendErrorFor(errInFailedTransaction(), msgDescribe)
+		return true
+	}
+	s.emit(append(params, msgNoData, 0, 0, 0, 4))
+	return true
+}
+
+// describeElsewhere parses u as the unnamed statement on a backend of p
+// (not the caller's: it holds its own lease) with settings applied, and
+// describes it: the ParameterDescription message, and whether the
+// statement returns rows. ok is false when no backend was free within
+// describeElsewhereWait or the server did not describe the statement.
+func describeElsewhere(p *pool.Pool, settings map[string]string, u *stmtShape) (params []byte, rows, ok bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), describeElsewhereWait)
+	defer cancel()
+	var described bool
+	ok = onPooledBackend(ctx, p, settings, func(b *pool.Backend) bool {
+		out := appendParse(nil, "", u.query, u.types)
+		out = appendTarget(out, msgDescribe, 'S', "")
+		out = appendMsg(out, msgSync, nil)
+		return b.RawExchange(ctx, out, func(typ byte, msg []byte) {
+			switch typ {
+			case msgParamDescription:
+				params = append([]byte(nil), msg...)
+			case msgRowDescription:
+				rows, described = true, true
+			case msgNoData:
+				described = true
+			}
+		}) == nil
+	})
+	return params, rows, ok && described && params != nil
 }
 
 // bindInFailedBlock returns PostgreSQL's answer to a Bind of statement sh
