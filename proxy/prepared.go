@@ -948,7 +948,9 @@ func (s *Session) describeUnnamedInFailedBlock() bool {
 		return false
 	}
 	s.settleStatementLocked("")
-	if s.unnamed == nil || s.unnamedOnBackendLocked() || !s.failedBlockLocked() || s.serverSkip || s.unnamed == nil {
+	if s.unnamedOnBackendLocked() || !s.failedBlockLocked() || s.serverSkip || s.unnamed == nil {
+		// failedBlockLocked may have waited for answers: the last
+		// conditions are read after it.
 		s.mu.Unlock()
 		return false
 	}
