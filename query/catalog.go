@@ -82,6 +82,17 @@ type Catalog struct {
 	// readPlanFor); nplans bounds it.
 	plans  sync.Map // *predicates → *readPlan
 	nplans atomic.Int64
+	// vols memoises Volatility per statement, for the search_path it
+	// was computed with; nvols bounds it as nplans does plans.
+	vols  sync.Map // *Statement → *volatilityMemo
+	nvols atomic.Int64
+}
+
+// volatilityMemo is one memoised [Catalog.Volatility] result.
+type volatilityMemo struct {
+	sp      SearchPath
+	v       Volatility
+	culprit string
 }
 
 // qname is a schema-qualified name.
@@ -677,7 +688,29 @@ func (c *Catalog) FunctionVolatility(f Function, sp SearchPath) Volatility {
 // security policies of the tables it reads; a time-relative literal makes it
 // at least stable and TABLESAMPLE without REPEATABLE volatile. Unknown
 // relations are not counted here; eligibility rejects them.
+//
+// The catalog is immutable, and so is a memoised classification's
+// Statement: the result is memoised per statement (and search_path), so
+// that a cache hit does not look up every function again.
 func (c *Catalog) Volatility(st *Statement, sp SearchPath) (Volatility, string) {
+	if c == nil {
+		return c.volatility(st, sp)
+	}
+	if m, ok := c.vols.Load(st); ok {
+		if m := m.(*volatilityMemo); m.sp.equal(sp) {
+			return m.v, m.culprit
+		}
+	}
+	v, culprit := c.volatility(st, sp)
+	if c.nvols.Add(1) > maxReadPlans {
+		c.vols.Clear()
+		c.nvols.Store(1)
+	}
+	c.vols.Store(st, &volatilityMemo{sp: sp, v: v, culprit: culprit})
+	return v, culprit
+}
+
+func (c *Catalog) volatility(st *Statement, sp SearchPath) (Volatility, string) {
 	v, culprit := VolatilityImmutable, ""
 	raise := func(x Volatility, why string) {
 		if x > v {

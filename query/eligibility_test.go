@@ -166,6 +166,29 @@ func TestEligibility(t *testing.T) {
 	}
 }
 
+// TestEligibilityFollowsTheSearchPathOfEachCall: the same memoised
+// statement calls twin(), which is IMMUTABLE in public and VOLATILE in app;
+// the verdict follows the search_path of each call, whatever the calls
+// before it memoised.
+func TestEligibilityFollowsTheSearchPathOfEachCall(t *testing.T) {
+	fx := newFixture(t)
+	c, err := query.NewClassifier(query.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sql = "SELECT twin(id) FROM items"
+	app := query.Env{SearchPath: query.ParseSearchPath("app, public", "postgres")}
+	public := query.Env{SearchPath: query.ParseSearchPath("public", "postgres")}
+	for i := 0; i < 3; i++ {
+		if v := query.Eligibility(c.Classify(sql).Info, fx.cat, app); v.Reason != query.ReasonVolatile {
+			t.Fatalf("round %d, search_path app, public: %v, want volatile (app.twin)", i, v)
+		}
+		if v := query.Eligibility(c.Classify(sql).Info, fx.cat, public); !v.Cacheable() {
+			t.Fatalf("round %d, search_path public: %v, want cacheable (public.twin)", i, v)
+		}
+	}
+}
+
 func TestReasonNames(t *testing.T) {
 	want := []string{"cacheable", "uncacheable", "volatile", "transaction", "multiplestatements", "parseerror"}
 	for i, w := range want {

@@ -76,6 +76,8 @@ CREATE TABLE app.mixed_local PARTITION OF app.mixed FOR VALUES IN (1);
 CREATE FOREIGN TABLE app.mixed_remote PARTITION OF app.mixed FOR VALUES IN (2) SERVER dummy_srv;
 CREATE TABLE "Mixed Case" ("Id" int);
 CREATE TABLE public.items (id int PRIMARY KEY, name text, price numeric, added date);
+CREATE FUNCTION public.twin(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1';
+CREATE FUNCTION app.twin(int) RETURNS int LANGUAGE sql VOLATILE AS 'SELECT $1';
 INSERT INTO app.accounts VALUES (1, 500, 'alice'), (2, 50, 'bob');
 INSERT INTO app.orders VALUES (10, 1, 99, now()), (11, 2, 5, now());
 INSERT INTO public.items VALUES (1, 'pen', 1.5, '2024-01-01');
