@@ -689,9 +689,10 @@ func (c *Catalog) FunctionVolatility(f Function, sp SearchPath) Volatility {
 // at least stable and TABLESAMPLE without REPEATABLE volatile. Unknown
 // relations are not counted here; eligibility rejects them.
 //
-// The catalog is immutable, and so is a memoised classification's
-// Statement: the result is memoised per statement (and search_path), so
-// that a cache hit does not look up every function again.
+// The result is memoised by st's address (and sp), so that a cache hit does
+// not look up every function again: st must not change after the call, as
+// the Statements of a [Classifier]'s Info never do. The catalog itself is
+// immutable.
 func (c *Catalog) Volatility(st *Statement, sp SearchPath) (Volatility, string) {
 	if c == nil {
 		return c.volatility(st, sp)
