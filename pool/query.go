@@ -160,21 +160,13 @@ func (b *Backend) readMessage() (byte, []byte, error) {
 	}
 }
 
-// RawQuery runs sql with the simple protocol like Query, but hands every
-// message the server sends, header included, to sink as it arrives (for
-// results that must be kept byte for byte, such as a cache refresh). The
-// slice is valid only during the call. A server error is returned as
-// *pgconn.PgError once the backend is idle again.
-func (b *Backend) RawQuery(ctx context.Context, sql string, sink func(typ byte, msg []byte)) error {
-	return b.RawExchange(ctx, queryMessage(sql), sink)
-}
-
-// RawExchange is RawQuery for out, complete frontend messages that end
-// with the one Sync (or Query) the server answers with ReadyForQuery: an
-// extended-protocol Parse, Bind, Execute, Sync, say. Every message the
-// server sends before that ReadyForQuery goes to sink, header included;
-// the slice is valid only during the call. A server error is returned as
-// *pgconn.PgError once the backend is idle again.
+// RawExchange sends out, complete frontend messages that end with the one
+// Query or Sync the server answers with ReadyForQuery (a simple Query, or
+// an extended-protocol Parse, Bind, Execute, Sync), and hands every message
+// the server sends before that ReadyForQuery, header included, to sink as
+// it arrives (for results that must be kept byte for byte, such as a cache
+// refresh). The slice is valid only during the call. A server error is
+// returned as *pgconn.PgError once the backend is idle again.
 func (b *Backend) RawExchange(ctx context.Context, out []byte, sink func(typ byte, msg []byte)) error {
 	var msg []byte
 	return b.exchangeMessages(ctx, out, func(typ byte, body []byte) error {

@@ -342,17 +342,23 @@ func (s *Session) replay(prefix, result []byte) {
 
 // refreshJob is what a background refresh needs from the session.
 type refreshJob struct {
-	pool     *pool.Pool
-	sql      string // a simple query, or
-	messages []byte // the extended-protocol messages that run the statement
-	describe bool   // messages describe the portal
+	pool *pool.Pool
+	// messages run the statement: a simple Query, or the extended
+	// protocol's Parse … Sync.
+	messages []byte
+	describe bool // messages describe the portal
 	settings map[string]string
 }
 
+// refreshJob is the refresh of the simple query sql.
 func (s *Session) refreshJob(sql string) refreshJob {
+	return s.newRefreshJob(appendMsg(nil, msgQuery, append([]byte(sql), 0)), false)
+}
+
+func (s *Session) newRefreshJob(messages []byte, describe bool) refreshJob {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return refreshJob{pool: s.pool, sql: sql, settings: copySettings(s.settings)}
+	return refreshJob{pool: s.pool, messages: messages, describe: describe, settings: copySettings(s.settings)}
 }
 
 // refreshJobExtended is the refresh of an extended-protocol execution of
@@ -367,38 +373,26 @@ func (s *Session) refreshJobExtended(d *stmtShape, bind []byte, describe bool) r
 		out = appendTarget(out, msgDescribe, 'P', "")
 	}
 	out = appendMsg(out, msgExecute, []byte{0, 0, 0, 0, 0}) // the unnamed portal, every row
-	out = appendMsg(out, msgSync, nil)
-	job := s.refreshJob("")
-	job.messages, job.describe = out, describe
-	return job
+	return s.newRefreshJob(appendMsg(out, msgSync, nil), describe)
 }
 
 // refresh runs a stale entry's statement again on a pooled backend, with
 // the settings of the client that found it stale, and completes the fill.
 // The entry's bytes come from the same messages as a miss's: in the simple
 // protocol the RowDescription, DataRows and CommandComplete; in the
-// extended protocol the portal's RowDescription (when described) for
-// Describe, and the DataRows and CommandComplete of the Execute.
+// extended protocol the portal's RowDescription (when described, and only
+// then does one come) for Describe, and the DataRows and CommandComplete of
+// the Execute.
 func (srv *Server) refresh(job refreshJob, fill *cache.Fill) {
 	defer fill.Abort()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ok := onPooledBackend(ctx, job.pool, job.settings, func(b *pool.Backend) bool {
-		if job.messages == nil {
-			return b.RawQuery(ctx, job.sql, func(typ byte, msg []byte) {
-				switch typ {
-				case msgRowDescription, msgDataRow, msgCommandComplete:
-					fill.Append(msg)
-				}
-			}) == nil
-		}
 		return b.RawExchange(ctx, job.messages, func(typ byte, msg []byte) {
-			switch typ {
-			case msgRowDescription:
-				if job.describe {
-					fill.AppendDescribe(msg)
-				}
-			case msgDataRow, msgCommandComplete:
+			switch {
+			case typ == msgRowDescription && job.describe:
+				fill.AppendDescribe(msg)
+			case typ == msgRowDescription, typ == msgDataRow, typ == msgCommandComplete:
 				fill.Append(msg)
 			}
 		}) == nil

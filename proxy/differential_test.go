@@ -309,6 +309,19 @@ func runScript(t *testing.T, direct, through *rawConn, steps []scriptStep) {
 	}
 }
 
+// newBackendPerTransaction returns a script's two connections to a fresh
+// database: straight to PostgreSQL, and through pgwarp in transaction mode
+// with every transaction on a new backend (so the backend of a failed
+// transaction block lacks what earlier transactions prepared).
+func newBackendPerTransaction(t *testing.T) (direct, through *rawConn) {
+	c := pgtest.Shared(t)
+	db := pgtest.CreateDatabase(t, c)
+	p := proxytest.Start(t, c, proxytest.Options{Configure: func(pc *proxy.Config) {
+		pc.Databases["*"].MaxLifetime = time.Nanosecond
+	}})
+	return scriptConns(t, c, p, db)
+}
+
 // TestAFailedBlockOnABackendWithoutTheStatement: in transaction mode a
 // client's statement can be missing on the backend of its failed
 // transaction block, where the server refuses to parse it again. pgwarp
@@ -317,13 +330,7 @@ func runScript(t *testing.T, direct, through *rawConn, steps []scriptStep) {
 // statement that returns no rows, and a prepared ROLLBACK still ends the
 // block.
 func TestAFailedBlockOnABackendWithoutTheStatement(t *testing.T) {
-	c := pgtest.Shared(t)
-	db := pgtest.CreateDatabase(t, c)
-	p := proxytest.Start(t, c, proxytest.Options{Configure: func(pc *proxy.Config) {
-		// Every transaction on a new backend.
-		pc.Databases["*"].MaxLifetime = time.Nanosecond
-	}})
-	direct, through := scriptConns(t, c, p, db)
+	direct, through := newBackendPerTransaction(t)
 	bind := func(stmt string, formats []int16, params ...string) *pgproto3.Bind {
 		b := &pgproto3.Bind{PreparedStatement: stmt, ParameterFormatCodes: formats}
 		for _, v := range params {
@@ -377,13 +384,7 @@ func TestAFailedBlockOnABackendWithoutTheStatement(t *testing.T) {
 // that returns rows (25P02); pgwarp asks another backend and answers the
 // same.
 func TestTheUnnamedStatementDescribedInAFailedBlock(t *testing.T) {
-	c := pgtest.Shared(t)
-	db := pgtest.CreateDatabase(t, c)
-	p := proxytest.Start(t, c, proxytest.Options{Configure: func(pc *proxy.Config) {
-		// Every transaction on a new backend.
-		pc.Databases["*"].MaxLifetime = time.Nanosecond
-	}})
-	direct, through := scriptConns(t, c, p, db)
+	direct, through := newBackendPerTransaction(t)
 	run := func(name string) *pgproto3.Bind { return &pgproto3.Bind{PreparedStatement: name} }
 	exec := &pgproto3.Execute{}
 	sync := &pgproto3.Sync{}

@@ -917,14 +917,21 @@ func (s *Session) describeInFailedBlock(d *stmtDef) bool {
 		s.mu.Unlock()
 		return false
 	}
-	if len(*desc) > 0 {
-		s.mu.Unlock()
-		s.sendErrorFor(errInFailedTransaction(), msgDescribe)
-		return true
-	}
 	s.mu.Unlock()
-	s.emit(append(append([]byte{}, *params...), msgNoData, 0, 0, 0, 4))
+	s.answerDescribeInFailedBlock(*params, len(*desc) > 0)
 	return true
+}
+
+// answerDescribeInFailedBlock answers a Describe of a statement in a failed
+// transaction block as PostgreSQL does: one that returns rows is refused
+// with 25P02, one that does not gets its ParameterDescription message
+// params and NoData.
+func (s *Session) answerDescribeInFailedBlock(params []byte, rows bool) {
+	if rows {
+		s.sendErrorFor(errInFailedTransaction(), msgDescribe)
+		return
+	}
+	s.emit(append(append([]byte{}, params...), msgNoData, 0, 0, 0, 4))
 }
 
 // describeElsewhereWait bounds the wait for a second backend that
@@ -957,15 +964,10 @@ func (s *Session) describeUnnamedInFailedBlock() bool {
 	u, p, settings := s.unnamed, s.pool, copySettings(s.settings)
 	s.mu.Unlock()
 	params, rows, ok := describeElsewhere(p, settings, u)
-	if !ok {
-		return false
+	if ok {
+		s.answerDescribeInFailedBlock(params, rows)
 	}
-	if rows {
-		s.sendErrorFor(errInFailedTransaction(), msgDescribe)
-		return true
-	}
-	s.emit(append(params, msgNoData, 0, 0, 0, 4))
-	return true
+	return ok
 }
 
 // describeElsewhere parses u as the unnamed statement on a backend of p
